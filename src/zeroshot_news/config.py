@@ -1,0 +1,444 @@
+"""Typed configuration: compose ``conf/`` with Hydra or read ``params.yaml``, then validate.
+
+Every stage and the CLI go through :func:`load_params` / :func:`compose_config` and
+:func:`parse_config`, so a bad key or value fails before any data is read, with a
+message naming the full key path (``stance.targets[2].aliases``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration problem, always naming the offending key."""
+
+
+# ---------------------------------------------------------------------------
+# Sections
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which columns of a CSV/JSONL table hold which article field (``null`` = absent)."""
+
+    id: str | None = "id"
+    title: str | None = "title"
+    body: str | None = "body"
+    text: str | None = "text"
+    date: str | None = "date"
+    source: str | None = "source"
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One raw-data source and the adapter that reads it."""
+
+    name: str
+    format: Literal["native", "bbc", "ukraine_news_bias", "table"]
+    path: str
+    glob: str | None = None  # file pattern; each adapter has its own default
+    categories: list[str] | None = None
+    sample_per_category: int | None = None
+    sample_seed: int = 0
+    columns: ColumnMapping = field(default_factory=ColumnMapping)
+
+    def validate(self, key: str) -> None:
+        if self.sample_per_category is not None and self.sample_per_category < 1:
+            raise ConfigError(f"{key}.sample_per_category: must be >= 1 or null")
+        if self.format == "table" and self.columns.body is None and self.columns.text is None:
+            raise ConfigError(f"{key}.columns: a table needs a 'body' or a 'text' column")
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    name: str
+    sources: list[SourceConfig]
+    max_file_bytes: int = 2_000_000
+    fallback_encodings: list[str] = field(default_factory=lambda: ["cp1252", "latin-1"])
+    max_control_char_ratio: float = 0.01
+
+    def validate(self, key: str) -> None:
+        if not self.sources:
+            raise ConfigError(f"{key}.sources: at least one source is needed")
+        names = [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{key}.sources: source names must be unique, got {names}")
+        if self.max_file_bytes < 1:
+            raise ConfigError(f"{key}.max_file_bytes: must be positive")
+        _check_unit(self.max_control_char_ratio, f"{key}.max_control_char_ratio")
+        for enc in self.fallback_encodings:
+            try:
+                "".encode(enc)
+            except LookupError as exc:
+                raise ConfigError(f"{key}.fallback_encodings: unknown encoding {enc!r}") from exc
+
+    def check_paths(self, root: Path = Path(".")) -> None:
+        for i, src in enumerate(self.sources):
+            if not (root / src.path).exists():
+                raise ConfigError(
+                    f"corpus.sources[{i}].path: {src.path!r} does not exist (source {src.name!r})"
+                )
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    """A named regex: ``drop_line`` removes whole matching lines, ``strip`` removes the match."""
+
+    name: str
+    pattern: str
+    action: Literal["drop_line", "strip"]
+
+
+@dataclass(frozen=True)
+class NearDuplicateConfig:
+    enabled: bool = True
+    threshold: float = 0.8
+    num_perm: int = 128
+    shingle_words: int = 5
+    seed: int = 1
+
+
+@dataclass(frozen=True)
+class CleaningConfig:
+    fix_unicode: bool = True
+    unicode_form: Literal["NFC", "NFKC"] = "NFC"
+    drop_repeated_lines: bool = True
+    patterns: list[PatternRule] = field(default_factory=list)
+    near_duplicates: NearDuplicateConfig = field(default_factory=NearDuplicateConfig)
+    languages: list[str] = field(default_factory=lambda: ["en"])
+    min_words: int = 40
+
+    def validate(self, key: str) -> None:
+        for i, rule in enumerate(self.patterns):
+            try:
+                re.compile(rule.pattern)
+            except re.error as exc:
+                raise ConfigError(f"{key}.patterns[{i}].pattern: invalid regex ({exc})") from exc
+        _check_unit(self.near_duplicates.threshold, f"{key}.near_duplicates.threshold")
+        if self.near_duplicates.num_perm < 16:
+            raise ConfigError(f"{key}.near_duplicates.num_perm: must be >= 16")
+        if self.near_duplicates.shingle_words < 1:
+            raise ConfigError(f"{key}.near_duplicates.shingle_words: must be >= 1")
+        if self.min_words < 0:
+            raise ConfigError(f"{key}.min_words: must be >= 0")
+
+
+@dataclass(frozen=True)
+class TopicLabel:
+    name: str
+    descriptions: list[str]
+    threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class TaxonomyConfig:
+    name: str
+    hypothesis_template: str
+    labels: list[TopicLabel]
+
+    def validate(self, key: str) -> None:
+        _check_template(self.hypothesis_template, f"{key}.hypothesis_template")
+        if not self.labels:
+            raise ConfigError(f"{key}.labels: at least one label is needed")
+        names = [lab.name for lab in self.labels]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{key}.labels: label names must be unique, got {names}")
+        for i, lab in enumerate(self.labels):
+            if not lab.descriptions:
+                raise ConfigError(f"{key}.labels[{i}].descriptions: at least one description")
+            _check_unit(lab.threshold, f"{key}.labels[{i}].threshold")
+
+    def hypotheses(self) -> list[tuple[str, str]]:
+        """(label, hypothesis text) pairs, in label order."""
+        return [
+            (lab.name, self.hypothesis_template.format(desc))
+            for lab in self.labels
+            for desc in lab.descriptions
+        ]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A pair scorer: which backend, which weights, how to run them."""
+
+    backend: Literal["embedding", "nli"]
+    name_or_path: str
+    batch_size: int = 32
+    max_length: int = 256
+    device: str = "auto"
+    # Embedding backend only: p = sigmoid(scale * (cosine - center)); see scorers/embedding.py.
+    calibration_center: float = 0.25
+    calibration_scale: float = 20.0
+
+    def validate(self, key: str) -> None:
+        if self.batch_size < 1:
+            raise ConfigError(f"{key}.batch_size: must be >= 1")
+        if not 16 <= self.max_length <= 8192:
+            raise ConfigError(f"{key}.max_length: must be in [16, 8192]")
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", self.device):
+            raise ConfigError(f"{key}.device: expected auto, cpu, cuda, cuda:N or mps")
+        if self.calibration_scale <= 0:
+            raise ConfigError(f"{key}.calibration_scale: must be positive")
+
+
+@dataclass(frozen=True)
+class StanceTarget:
+    name: str
+    display: str
+    aliases: list[str]
+
+
+@dataclass(frozen=True)
+class StanceConfig:
+    targets: list[StanceTarget]
+    templates: dict[str, list[str]]
+    relevance_template: str = "This text is about {}."
+    none_rule: Literal["alias", "relevance", "alias_or_relevance", "alias_and_relevance"] = "alias"
+    relevance_threshold: float = 0.5
+    case_sensitive_aliases: bool = True
+    passage_aggregate: Literal["max", "mean", "topk_mean"] = "mean"
+    top_k: int = 2
+    neutral_margin: float = 0.0
+    # Per-stage backend: null uses the top-level ``model`` section.
+    model: ModelConfig | None = None
+
+    def validate(self, key: str) -> None:
+        names = [t.name for t in self.targets]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{key}.targets: target names must be unique, got {names}")
+        for i, t in enumerate(self.targets):
+            if not t.aliases and self.none_rule != "relevance":
+                raise ConfigError(f"{key}.targets[{i}].aliases: needed by none_rule={self.none_rule}")
+        if set(self.templates) != {"favor", "against", "neutral"}:
+            raise ConfigError(
+                f"{key}.templates: needs exactly the keys favor, against, neutral; got {sorted(self.templates)}"
+            )
+        for stance, templates in self.templates.items():
+            if not templates:
+                raise ConfigError(f"{key}.templates.{stance}: at least one template")
+            for j, t in enumerate(templates):
+                _check_template(t, f"{key}.templates.{stance}[{j}]")
+        _check_template(self.relevance_template, f"{key}.relevance_template")
+        _check_unit(self.relevance_threshold, f"{key}.relevance_threshold")
+        if self.top_k < 1:
+            raise ConfigError(f"{key}.top_k: must be >= 1")
+        if self.model is not None:
+            self.model.validate(f"{key}.model")
+
+
+@dataclass(frozen=True)
+class PassageConfig:
+    """How articles are cut into model-sized passages on sentence boundaries."""
+
+    overlap_sentences: int = 1
+    # Room left for the hypothesis and special tokens in a cross-encoder input.
+    hypothesis_budget: int = 48
+
+    def validate(self, key: str) -> None:
+        if self.overlap_sentences < 0:
+            raise ConfigError(f"{key}.overlap_sentences: must be >= 0")
+        if self.hypothesis_budget < 0:
+            raise ConfigError(f"{key}.hypothesis_budget: must be >= 0")
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    hypothesis_combine: Literal["max", "mean"] = "max"
+    passage_aggregate: Literal["max", "mean", "topk_mean"] = "topk_mean"
+    top_k: int = 2
+
+    def validate(self, key: str) -> None:
+        if self.top_k < 1:
+            raise ConfigError(f"{key}.top_k: must be >= 1")
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    gold_path: str = "data/gold/gold.csv"
+    bootstrap_samples: int = 1000
+    confidence: float = 0.95
+    seed: int = 0
+
+    def validate(self, key: str) -> None:
+        if self.bootstrap_samples < 0:
+            raise ConfigError(f"{key}.bootstrap_samples: must be >= 0")
+        if not 0.5 <= self.confidence < 1:
+            raise ConfigError(f"{key}.confidence: must be in [0.5, 1)")
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int
+    corpus: CorpusConfig
+    cleaning: CleaningConfig
+    taxonomy: TaxonomyConfig
+    stance: StanceConfig
+    model: ModelConfig
+    passages: PassageConfig = field(default_factory=PassageConfig)
+    topic: TopicConfig = field(default_factory=TopicConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+
+    def stance_model(self) -> ModelConfig:
+        return self.stance.model if self.stance.model is not None else self.model
+
+
+# ---------------------------------------------------------------------------
+# Parsing: dict -> dataclasses, strict about keys and types
+# ---------------------------------------------------------------------------
+
+
+def _check_unit(value: float, key: str) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{key}: must be in [0, 1], got {value}")
+
+
+def _check_template(template: str, key: str) -> None:
+    if template.count("{}") != 1:
+        raise ConfigError(f"{key}: must contain exactly one '{{}}' placeholder, got {template!r}")
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            if type(None) in args:
+                return None
+            raise ConfigError(f"{key}: must not be null")
+        inner = [a for a in args if a is not type(None)]
+        errors = []
+        for a in inner:
+            try:
+                return _convert(a, value, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if value is None:
+        raise ConfigError(f"{key}: must not be null")
+    if origin is Literal:
+        if value not in args:
+            raise ConfigError(f"{key}: must be one of {list(args)}, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}: expected a list, got {type(value).__name__}")
+        return [_convert(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+        return {str(k): _convert(args[1], v, f"{key}.{k}") for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {tp!r} at {key}")  # a bug in this module
+
+
+def _build(cls: type, data: Any, key: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{key or 'config'}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        where = f"{key}." if key else ""
+        raise ConfigError(
+            f"{where}{unknown[0]}: unknown key (allowed: {', '.join(sorted(fields))})"
+        )
+    kwargs = {}
+    for name, f in fields.items():
+        sub = f"{key}.{name}" if key else name
+        if name in data:
+            kwargs[name] = _convert(hints[name], data[name], sub)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ConfigError(f"{sub}: missing required key")
+    obj = cls(**kwargs)
+    if hasattr(obj, "validate"):
+        obj.validate(key)
+    return obj
+
+
+def parse_config(data: dict[str, Any]) -> Config:
+    """Validate a composed config mapping and return the typed :class:`Config`."""
+    return _build(Config, data, "")
+
+
+def parse_section(cls: type, data: Any, key: str) -> Any:
+    """Validate one section (e.g. ``nli_training``) against its dataclass."""
+    return _build(cls, data, key)
+
+
+# ---------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------
+
+DEFAULT_CONFIG_DIR = Path("conf")
+DEFAULT_PARAMS = Path("params.yaml")
+
+
+def load_params(path: Path | str = DEFAULT_PARAMS) -> dict[str, Any]:
+    """Read params.yaml (plain YAML, never executed: safe_load only)."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"params file {str(path)!r} does not exist")
+    with path.open(encoding="utf-8") as fh:
+        data = yaml.safe_load(fh)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def compose_config(
+    config_dir: Path | str = DEFAULT_CONFIG_DIR, overrides: list[str] | None = None
+) -> dict[str, Any]:
+    """Compose ``conf/config.yaml`` with Hydra overrides, the way ``dvc exp run -S`` does."""
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    config_dir = Path(config_dir).resolve()
+    if not (config_dir / "config.yaml").exists():
+        raise ConfigError(f"config dir {str(config_dir)!r} has no config.yaml")
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
+            cfg = compose(config_name="config", overrides=list(overrides or []))
+        data = OmegaConf.to_container(cfg, resolve=True)
+    except (HydraException, OmegaConfBaseException) as exc:
+        raise ConfigError(f"cannot compose {config_dir} with {overrides}: {exc}") from exc
+    assert isinstance(data, dict)
+    return data
+
+
+def dump_params(data: dict[str, Any]) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def load_config(params: Path | str = DEFAULT_PARAMS) -> Config:
+    return parse_config(load_params(params))

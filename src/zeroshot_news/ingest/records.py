@@ -1,0 +1,119 @@
+"""What every adapter yields: an :class:`Article`, a :class:`Reject`, and shared decoding."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+ARTICLE_COLUMNS = [
+    "doc_id", "source_id", "corpus", "format", "outlet", "date", "title", "body",
+    "category", "path", "raw_sha256", "encoding", "warnings",
+]
+QUARANTINE_COLUMNS = ["corpus", "path", "reason", "detail", "size_bytes", "raw_sha256"]
+SENTENCE_COLUMNS = [
+    "doc_id", "source_id", "sentence_id", "position", "text",
+    "votes_russia", "votes_ukraine", "votes_west",
+]
+
+# Controls that never occur in text files; tab, newlines and form feed do.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+@dataclass
+class Article:
+    source_id: str
+    corpus: str
+    format: str
+    title: str
+    body: str
+    path: str
+    raw_sha256: str
+    outlet: str | None = None
+    date: str | None = None
+    category: str | None = None
+    encoding: str = "utf-8"
+    warnings: list[str] = field(default_factory=list)
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def doc_id(self) -> str:
+        return content_id(self.title, self.body)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "doc_id": self.doc_id, "source_id": self.source_id, "corpus": self.corpus,
+            "format": self.format, "outlet": self.outlet, "date": self.date,
+            "title": self.title, "body": self.body, "category": self.category,
+            "path": self.path, "raw_sha256": self.raw_sha256, "encoding": self.encoding,
+            "warnings": ";".join(self.warnings),
+        }
+
+
+@dataclass
+class Reject:
+    corpus: str
+    path: str
+    reason: str
+    detail: str = ""
+    size_bytes: int = 0
+    raw_sha256: str = ""
+
+    def row(self) -> dict[str, Any]:
+        return {c: getattr(self, c) for c in QUARANTINE_COLUMNS}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def content_id(title: str, body: str) -> str:
+    """Stable id: hash of the NFC-normalised, whitespace-collapsed title and body."""
+    norm = unicodedata.normalize("NFC", f"{title}\n{body}")
+    norm = " ".join(norm.split())
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Decoded:
+    text: str
+    encoding: str
+    warnings: list[str]
+
+
+def decode_bytes(
+    data: bytes, fallback_encodings: list[str], max_control_ratio: float
+) -> Decoded | tuple[str, str]:
+    """Decode text bytes, or return ``(reason, detail)`` when they are not text.
+
+    UTF-8 first (a BOM is dropped), then each fallback in order; the one used is
+    recorded as a warning so mojibake can be traced back to its file.
+    """
+    if not data.strip():
+        return ("empty", "file has no non-whitespace bytes")
+    if b"\x00" in data[:8192]:
+        return ("binary", "NUL bytes in the first 8 KiB")
+    warnings: list[str] = []
+    text: str | None = None
+    encoding = "utf-8"
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        first_error = f"not UTF-8 at byte {exc.start}"
+        for enc in fallback_encodings:
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            encoding = enc
+            warnings.append(f"fallback_encoding:{enc}")
+            break
+        if text is None:
+            return ("undecodable", f"{first_error}; fallbacks {fallback_encodings} failed")
+    controls = len(_CONTROL.findall(text))
+    if controls / max(len(text), 1) > max_control_ratio:
+        return ("binary", f"{controls} control characters in {len(text)} characters")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return Decoded(text=text, encoding=encoding, warnings=warnings)
