@@ -209,6 +209,8 @@ class StanceConfig:
     passage_aggregate: Literal["max", "mean", "topk_mean"] = "mean"
     top_k: int = 2
     neutral_margin: float = 0.0
+    # Score only articles predicted with one of these topics (empty: every article).
+    restrict_to_topics: list[str] = field(default_factory=list)
     # Per-stage backend: null uses the top-level ``model`` section.
     model: ModelConfig | None = None
 
@@ -241,14 +243,10 @@ class PassageConfig:
     """How articles are cut into model-sized passages on sentence boundaries."""
 
     overlap_sentences: int = 1
-    # Room left for the hypothesis and special tokens in a cross-encoder input.
-    hypothesis_budget: int = 48
 
     def validate(self, key: str) -> None:
         if self.overlap_sentences < 0:
             raise ConfigError(f"{key}.overlap_sentences: must be >= 0")
-        if self.hypothesis_budget < 0:
-            raise ConfigError(f"{key}.hypothesis_budget: must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -287,6 +285,12 @@ class Config:
     passages: PassageConfig = field(default_factory=PassageConfig)
     topic: TopicConfig = field(default_factory=TopicConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+
+    def __post_init__(self) -> None:
+        labels = {lab.name for lab in self.taxonomy.labels}
+        unknown = sorted(set(self.stance.restrict_to_topics) - labels)
+        if unknown:
+            raise ConfigError(f"stance.restrict_to_topics: {unknown} are not labels of taxonomy {self.taxonomy.name!r}")
 
     def stance_model(self) -> ModelConfig:
         return self.stance.model if self.stance.model is not None else self.model

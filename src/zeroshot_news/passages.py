@@ -1,0 +1,130 @@
+"""Split articles into model-sized passages on sentence boundaries, never truncating.
+
+The transformers zero-shot pipeline silently truncates long premises; here every
+character of an article lands in some passage. Sentences (pysbd, per paragraph) are
+packed greedily into windows of at most ``budget`` tokens; consecutive windows share
+``overlap`` sentences. A single sentence longer than the budget is cut on token
+boundaries (flagged ``forced``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+# Counts tokens (no special tokens) for each text.
+TokenCounter = Callable[[Sequence[str]], list[int]]
+# Cuts one text into spans of at most n tokens: returns [(start, end), ...] char offsets.
+TokenCutter = Callable[[str, int], list[tuple[int, int]]]
+
+
+@dataclass(frozen=True)
+class Passage:
+    index: int
+    start: int  # character offsets into the article text
+    end: int
+    text: str
+    n_tokens: int
+    forced: bool = False
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def article_text(title: str, body: str) -> str:
+    """The text that gets split and scored: the title is part of what the article says."""
+    title, body = (title or "").strip(), (body or "").strip()
+    return f"{title}\n\n{body}" if title and body else title or body
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence (start, end) character spans, whitespace trimmed, paragraph breaks respected."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for para in text.split("\n\n"):
+        if para.strip():
+            for span in _segmenter().segment(para):
+                s, e = offset + span.start, offset + span.end
+                while s < e and text[s].isspace():
+                    s += 1
+                while e > s and text[e - 1].isspace():
+                    e -= 1
+                if e > s:
+                    spans.append((s, e))
+        offset += len(para) + 2
+    return spans
+
+
+def split_passages(
+    text: str, budget: int, count_tokens: TokenCounter, cut_tokens: TokenCutter, overlap: int = 1
+) -> list[Passage]:
+    """Pack sentences into passages of at most ``budget`` tokens each."""
+    if budget < 8:
+        raise ValueError(f"passage token budget {budget} is too small")
+    units: list[tuple[int, int, bool]] = []  # (start, end, forced)
+    spans = sentence_spans(text)
+    lengths = count_tokens([text[s:e] for s, e in spans]) if spans else []
+    sent_tokens: list[int] = []
+    for (s, e), n in zip(spans, lengths, strict=True):
+        if n <= budget:
+            units.append((s, e, False))
+            sent_tokens.append(n)
+            continue
+        pieces = cut_tokens(text[s:e], budget)
+        for ps, pe in pieces:
+            units.append((s + ps, s + pe, True))
+        sent_tokens += count_tokens([text[s + ps : s + pe] for ps, pe in pieces])
+    passages: list[Passage] = []
+    i = 0
+    while i < len(units):
+        j, total = i, 0
+        while j < len(units) and (j == i or total + sent_tokens[j] <= budget):
+            total += sent_tokens[j]
+            j += 1
+        start, end = units[i][0], units[j - 1][1]
+        passages.append(Passage(len(passages), start, end, text[start:end], total,
+                                any(u[2] for u in units[i:j])))
+        if j >= len(units):
+            break
+        i = max(j - overlap, i + 1)
+    # Sentence token counts add up to the window's count for WordPiece/BPE up to a few
+    # tokens at joins; re-count exactly and split any window that still overflows.
+    exact = count_tokens([p.text for p in passages]) if passages else []
+    if any(n > budget for n in exact):
+        return _resplit(text, passages, exact, budget, count_tokens, cut_tokens)
+    return [Passage(p.index, p.start, p.end, p.text, n, p.forced) for p, n in zip(passages, exact, strict=True)]
+
+
+def _resplit(text, passages, exact, budget, count_tokens, cut_tokens) -> list[Passage]:
+    out: list[Passage] = []
+    for p, n in zip(passages, exact, strict=True):
+        if n <= budget:
+            out.append(Passage(len(out), p.start, p.end, p.text, n, p.forced))
+            continue
+        for ps, pe in cut_tokens(p.text, budget):
+            piece = text[p.start + ps : p.start + pe]
+            out.append(Passage(len(out), p.start + ps, p.start + pe, piece,
+                               count_tokens([piece])[0], True))
+    return out
+
+
+def aggregate(scores: np.ndarray, how: str, top_k: int = 2, axis: int = 0) -> np.ndarray:
+    """Aggregate passage scores along ``axis``: max, mean or mean of the top k."""
+    if scores.shape[axis] == 0:
+        raise ValueError("cannot aggregate zero passages")
+    if how == "max":
+        return scores.max(axis=axis)
+    if how == "mean":
+        return scores.mean(axis=axis)
+    if how == "topk_mean":
+        k = min(top_k, scores.shape[axis])
+        top = -np.sort(-scores, axis=axis)
+        return np.take(top, range(k), axis=axis).mean(axis=axis)
+    raise ValueError(f"unknown aggregation {how!r}")

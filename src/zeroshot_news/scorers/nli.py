@@ -1,0 +1,102 @@
+"""Cross-encoder NLI backend: the method of transformers' zero-shot-classification pipeline.
+
+Each (passage, hypothesis) pair is one forward pass; the score is the softmax of the
+entailment logit against the contradiction logit (the pipeline's ``multi_label=True``
+rule), or, for 2-way models (entailment / not_entailment), the softmax over both.
+A model whose config names no entailment label is refused at start-up: transformers
+only warns and then scores with an arbitrary logit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from tqdm import tqdm
+
+from ..config import ConfigError, ModelConfig
+from .base import (
+    TokenizerMixin,
+    length_sorted_batches,
+    load_tokenizer,
+    model_fingerprint,
+    resolve_model,
+    select_device,
+)
+
+
+def entailment_ids(label2id: dict[str, int], key: str = "model.name_or_path") -> tuple[int, int | None]:
+    """(entailment id, contradiction id or None) from a model config's ``label2id``."""
+    by_name = {name.lower(): idx for name, idx in label2id.items()}
+    entail = next((i for n, i in by_name.items() if n.startswith("entail")), None)
+    if entail is None:
+        raise ConfigError(
+            f"{key}: the model's config has no entailment label (labels: {sorted(label2id)}); "
+            "an NLI backend needs id2label/label2id naming 'entailment'"
+        )
+    contra = next((i for n, i in by_name.items() if n.startswith("contradict")), None)
+    return int(entail), None if contra is None else int(contra)
+
+
+class NLIScorer(TokenizerMixin):
+    def __init__(self, cfg: ModelConfig, progress: bool = True):
+        import torch
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+
+        self.cfg = cfg
+        self.progress = progress
+        resolved = resolve_model(cfg.name_or_path)
+        config = AutoConfig.from_pretrained(resolved.path, local_files_only=resolved.local,
+                                            trust_remote_code=False)
+        self.entail_id, self.contra_id = entailment_ids(dict(config.label2id))
+        self.tokenizer = load_tokenizer(resolved)
+        self.max_length = min(cfg.max_length, self.tokenizer.model_max_length)
+        self.device = select_device(cfg.device)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False
+        ).to(self.device).eval()
+        self._torch = torch
+        self.fingerprint = model_fingerprint(cfg, resolved, "nli-entail-vs-contra")
+
+    def passage_budget(self, hypotheses: Sequence[str]) -> int:
+        longest = max(self.count_tokens(hypotheses)) if hypotheses else 0
+        return self.max_length - longest - self.tokenizer.num_special_tokens_to_add(pair=True)
+
+    def logits(self, premises: Sequence[str], hypotheses: Sequence[str], desc: str = "nli") -> np.ndarray:
+        """Raw logits for aligned (premise, hypothesis) pairs, [n_pairs, n_labels]."""
+        torch = self._torch
+        n = len(premises)
+        out = np.zeros((n, self.model.config.num_labels), dtype=np.float32)
+        if n == 0:
+            return out
+        p_len = dict(zip(sorted(set(premises)), self.count_tokens(sorted(set(premises))), strict=True))
+        h_len = dict(zip(sorted(set(hypotheses)), self.count_tokens(sorted(set(hypotheses))), strict=True))
+        lengths = [p_len[p] + h_len[h] for p, h in zip(premises, hypotheses, strict=True)]
+        batches = list(length_sorted_batches(lengths, self.cfg.batch_size))
+        autocast = self.device.startswith("cuda")
+        with torch.inference_mode():
+            for idx in tqdm(batches, desc=desc, unit="batch", disable=not self.progress or len(batches) < 2):
+                enc = self.tokenizer([premises[i] for i in idx], [hypotheses[i] for i in idx],
+                                     padding=True, truncation=False, return_tensors="pt").to(self.device)
+                if enc["input_ids"].shape[1] > self.max_length:
+                    raise ValueError(
+                        f"pair of {enc['input_ids'].shape[1]} tokens exceeds max_length={self.max_length}; "
+                        "split passages with this scorer's split() first"
+                    )
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+                    logits = self.model(**enc).logits
+                out[idx] = logits.float().cpu().numpy()
+        return out
+
+    def score(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        premises = [p for p in passages for _ in hypotheses]
+        hyps = [h for _ in passages for h in hypotheses]
+        logits = self.logits(premises, hyps).astype(np.float64)
+        if self.contra_id is not None:
+            pair = logits[:, [self.contra_id, self.entail_id]]
+        else:
+            pair = logits
+        pair = pair - pair.max(axis=1, keepdims=True)
+        probs = np.exp(pair) / np.exp(pair).sum(axis=1, keepdims=True)
+        entail_col = 1 if self.contra_id is not None else self.entail_id
+        return probs[:, entail_col].reshape(len(passages), len(hypotheses))
