@@ -29,7 +29,8 @@ WORLD = re.compile(
 
 def main() -> None:
     rows: list[tuple[str, str]] = []
-    rows += [(f"ukraine_news_bias/{p.name}", "ukraine") for p in sorted((RAW / "ukraine_news_bias").glob("article_*.json"))]
+    ukraine = sorted((RAW / "ukraine_news_bias").glob("article_*.json"))
+    rows += [(f"ukraine_news_bias/{p.name}", "ukraine") for p in ukraine]
     rows += [(f"seed/{p.name}", "seed") for p in sorted((RAW / "seed").glob("*.txt"))]
     others: list[str] = []
     for cat in sorted(p.name for p in (RAW / "bbc").iterdir() if p.is_dir()):

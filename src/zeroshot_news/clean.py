@@ -146,7 +146,10 @@ def find_near_duplicates(texts: dict[str, str], cfg: NearDuplicateConfig) -> dic
 
     ``texts`` is ordered; the earliest article of a group is the one kept.
     """
-    lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm)
+    # LSH only proposes candidates (each is verified against the threshold below), so
+    # weight it towards recall: at the default 0.8 it finds 87% of pairs with J = 0.8
+    # and 97% with J = 0.85, against 40% / 69% with datasketch's equal weights.
+    lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm, weights=(0.1, 0.9))
     position = {doc_id: i for i, doc_id in enumerate(texts)}
     hashes: dict[str, MinHash] = {}
     dups: dict[str, tuple[str, float]] = {}

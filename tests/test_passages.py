@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zeroshot_news.passages import aggregate, article_text, sentence_spans, split_passages
+
+
+def count_words(texts):
+    return [len(t.split()) for t in texts]
+
+
+def cut_words(text, n):
+    import re
+
+    words = [m.span() for m in re.finditer(r"\S+", text)]
+    return [(words[i][0], words[min(i + n, len(words)) - 1][1]) for i in range(0, len(words), n)]
+
+
+def _covered(text, passages):
+    covered = np.zeros(len(text), bool)
+    for p in passages:
+        covered[p.start:p.end] = True
+        assert text[p.start:p.end] == p.text
+    return all(covered[i] for i, c in enumerate(text) if not c.isspace())
+
+
+def test_no_text_lost_and_sentence_boundaries(seed_text):
+    text = article_text("Title here", seed_text)
+    passages = split_passages(text, 40, count_words, cut_words, overlap=1)
+    assert len(passages) > 3
+    assert _covered(text, passages)
+    starts = {s for s, _ in sentence_spans(text)}
+    ends = {e for _, e in sentence_spans(text)}
+    for p in passages:
+        assert p.n_tokens <= 40
+        if not p.forced:
+            assert p.start in starts and p.end in ends
+
+
+def test_overlap_repeats_sentences():
+    text = " ".join(f"Sentence number {i} is here." for i in range(10))
+    none = split_passages(text, 12, count_words, cut_words, overlap=0)
+    one = split_passages(text, 12, count_words, cut_words, overlap=1)
+    assert len(one) > len(none)
+    assert one[0].text.split(". ")[-1] in one[1].text
+
+
+def test_long_sentence_is_cut_not_truncated():
+    text = "word " * 100 + "end."
+    passages = split_passages(text.strip(), 16, count_words, cut_words, overlap=0)
+    assert all(p.forced for p in passages)
+    assert " ".join(p.text for p in passages).split() == text.split()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="abc XYZ.,!?\n", min_size=1, max_size=80), min_size=1, max_size=12))
+def test_property_no_text_lost(parts):
+    text = "".join(parts).strip()
+    if not text:
+        return
+    passages = split_passages(text, 10, count_words, cut_words, overlap=1)
+    assert _covered(text, passages)
+    assert all(p.n_tokens <= 10 for p in passages)
+
+
+def test_aggregate():
+    scores = np.array([[0.1, 0.9], [0.5, 0.2], [0.3, 0.4]])
+    assert aggregate(scores, "max").tolist() == [0.5, 0.9]
+    assert np.allclose(aggregate(scores, "mean"), [0.3, 0.5])
+    assert np.allclose(aggregate(scores, "topk_mean", top_k=2), [0.4, 0.65])
+    assert np.allclose(aggregate(scores, "topk_mean", top_k=10), [0.3, 0.5])
+    with pytest.raises(ValueError):
+        aggregate(np.zeros((0, 2)), "max")
+    with pytest.raises(ValueError):
+        aggregate(scores, "median")

@@ -1,0 +1,100 @@
+"""End to end through DVC in a temporary copy of the repo, on a tiny corpus and tiny models.
+
+Checks: `dvc repro` runs every stage, a second `dvc repro` is a no-op, a stance-only
+param change invalidates only the stance stage, and `dvc exp run -S model=nli -S
+model.name_or_path=...` composes a variant through Hydra and runs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import REPO, SEED
+
+pytestmark = pytest.mark.slow
+
+
+def _sh(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+@pytest.fixture
+def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
+    root = tmp_path / "repo"
+    root.mkdir()
+    for item in ("dvc.yaml", "conf", "src"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
+    raw = root / "data" / "raw" / "tiny"
+    raw.mkdir(parents=True)
+    shutil.copy(SEED, raw / SEED.name)
+    other = seed_text.replace("Taliban", "Kremlin").split("\n")
+    (raw / "001_other.txt").write_text("\n".join(other[:5]) + "\n\nNATO troops moved to the border. " * 30,
+                                       encoding="utf-8")
+    (raw / "002_empty.txt").write_text("", encoding="utf-8")
+    (root / "conf" / "corpus" / "tiny.yaml").write_text(yaml.safe_dump({
+        "name": "tiny", "sources": [{"name": "tiny", "format": "native", "path": "data/raw/tiny"}]}))
+    config = (root / "conf" / "config.yaml").read_text().replace("corpus: bundled", "corpus: tiny")
+    (root / "conf" / "config.yaml").write_text(config)
+    emb = yaml.safe_load((root / "conf" / "model" / "embedding.yaml").read_text())
+    emb.update(name_or_path=str(tiny_encoder), max_length=128)
+    (root / "conf" / "model" / "embedding.yaml").write_text(yaml.safe_dump(emb))
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    _sh(["git", "init", "-q"], root, env)
+    _sh(["dvc", "init", "-q"], root, env)
+    shutil.copy(REPO / ".dvc" / "config", root / ".dvc" / "config")
+    _sh([sys.executable, "-m", "zeroshot_news", "compose", "-o", "params.yaml"], root, env)
+    _sh(["git", "add", "-A"], root, env)
+    _sh(["git", "commit", "-qm", "tiny"], root, env)
+    return root, env, tiny_nli
+
+
+def test_repro_noop_param_scoping_and_exp_run(repo_copy):
+    root, env, tiny_nli = repo_copy
+    out = _sh(["dvc", "repro"], root, env)
+    for stage in ("ingest", "clean", "topic", "stance"):
+        assert f"Running stage '{stage}'" in out
+    ingest = json.loads((root / "metrics" / "ingest.json").read_text())
+    assert ingest["seen"] == 3 and ingest["ingested"] == 2 and ingest["quarantined"] == 1
+    assert (root / "data" / "predictions" / "stance.parquet").exists()
+    first_topics = (root / "data" / "predictions" / "topics.parquet").read_bytes()
+
+    assert "Data and pipelines are up to date" in _sh(["dvc", "repro"], root, env)
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["stance"]["targets"][3]["aliases"].append("Islamic Emirate")
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    status = _sh(["dvc", "status", "--json"], root, env)
+    assert set(json.loads(status)) == {"stance"}
+    _sh(["git", "checkout", "params.yaml"], root, env)
+
+    _sh(["git", "add", "-A"], root, env)
+    _sh(["git", "commit", "-qm", "lock"], root, env)
+    out = _sh(["dvc", "exp", "run", "-S", "model=nli", "-S", f"model.name_or_path={tiny_nli}"], root, env)
+    assert "Running stage 'topic'" in out
+    show = json.loads(_sh(["dvc", "exp", "show", "--json"], root, env))
+    assert "nli" in json.dumps(show)
+    # The workspace now holds the experiment's outputs: the NLI scores differ.
+    assert (root / "data" / "predictions" / "topics.parquet").read_bytes() != first_topics
+
+
+def test_repro_is_deterministic(repo_copy):
+    root, env, _ = repo_copy
+    _sh(["dvc", "repro"], root, env)
+    outputs = ["data/predictions/topics.parquet", "data/predictions/stance.parquet",
+               "data/processed/articles.parquet", "metrics/topic.json"]
+    first = {p: (root / p).read_bytes() for p in outputs}
+    _sh(["dvc", "repro", "--force"], root, env)
+    assert {p: (root / p).read_bytes() for p in outputs} == first

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from zeroshot_news.config import PassageConfig, StanceConfig, StanceTarget
+from zeroshot_news.stance import alias_pattern, classify_stance, decide_none
+
+from .fakes import KeywordScorer
+
+TEMPLATES = {"favor": ["This text supports {}."], "against": ["This text criticizes {}."],
+             "neutral": ["This text reports on {} neutrally."]}
+TARGETS = [StanceTarget("russia", "the Russian government", ["Kremlin", "Moscow"]),
+           StanceTarget("taliban", "the Taliban", ["Taliban"])]
+
+
+def _cfg(**kw) -> StanceConfig:
+    return StanceConfig(targets=TARGETS, templates=TEMPLATES, **kw)
+
+
+def _articles():
+    return pd.DataFrame({"doc_id": ["a", "b"], "title": ["Kremlin", "Weather"], "body": [
+        "The Kremlin was condemned for the crackdown. Nothing else happened today.",
+        "Rain is expected tomorrow across the region."]})
+
+
+def test_alias_rule_none_and_passage_scores():
+    scorer = KeywordScorer({"criticizes": "condemned", "supports": "praised", "neutrally": "reported"})
+    res = classify_stance(_articles(), scorer, _cfg(), PassageConfig(overlap_sentences=0), progress=False)
+    s = res.stance.set_index(["doc_id", "target"])
+    assert s.loc[("a", "russia"), "label"] == "against"
+    assert s.loc[("a", "russia"), "against"] > s.loc[("a", "russia"), "favor"]
+    assert s.loc[("a", "taliban"), "label"] == "none" and pd.isna(s.loc[("a", "taliban"), "favor"])
+    assert s.loc[("b", "russia"), "label"] == "none"
+    detail = json.loads(s.loc[("a", "russia"), "passage_scores"])
+    assert detail and set(detail[0]) == {"passage", "favor", "against", "neutral"}
+    assert sum(detail[0][c] for c in ("favor", "against", "neutral")) == pytest.approx(1.0, abs=1e-5)
+    assert res.report["label_counts"]["russia"]["against"] == 1
+    # Only passages mentioning an alias were scored, without a relevance hypothesis.
+    assert all(h == 3 for _, h in scorer.calls)
+
+
+def test_relevance_rule_scores_all_passages():
+    scorer = KeywordScorer({"about": "rain"})
+    res = classify_stance(_articles(), scorer, _cfg(none_rule="relevance", relevance_threshold=0.5),
+                          PassageConfig(overlap_sentences=0), progress=False)
+    s = res.stance.set_index(["doc_id", "target"])
+    assert s.loc[("b", "russia"), "label"] != "none"  # 'about' hypothesis fired on the rain text
+    assert s.loc[("a", "russia"), "label"] == "none"  # mentioned, but relevance 0.1 < 0.5
+    assert s.loc[("b", "russia"), "relevance"] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("rule, mentioned, relevance, none", [
+    ("alias", False, None, True), ("alias", True, None, False),
+    ("relevance", True, 0.2, True), ("relevance", False, 0.7, False),
+    ("alias_or_relevance", False, 0.7, False), ("alias_or_relevance", False, 0.2, True),
+    ("alias_and_relevance", True, 0.2, True), ("alias_and_relevance", True, 0.7, False),
+])
+def test_decide_none(rule, mentioned, relevance, none):
+    assert decide_none(_cfg(none_rule=rule), mentioned, relevance) is none
+
+
+def test_alias_pattern_whole_words_and_case():
+    pat = alias_pattern(StanceTarget("w", "the West", ["US", "U.S.", "the West"]), case_sensitive=True)
+    assert pat.search("the U.S. said") and pat.search("US troops") and pat.search("the West")
+    assert not pat.search("used by us") and not pat.search("the Westminster vote")
+    insensitive = alias_pattern(TARGETS[0], case_sensitive=False)
+    assert insensitive.search("the kremlin said")

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from zeroshot_news.config import PassageConfig, TaxonomyConfig, TopicConfig, TopicLabel
+from zeroshot_news.topic import classify_topics, combine_hypotheses
+
+from .fakes import KeywordScorer
+
+TAXONOMY = TaxonomyConfig(name="t", hypothesis_template="This text is about {}.", labels=[
+    TopicLabel("military", ["troops", "weapons"], 0.5),
+    TopicLabel("diplomacy", ["talks"], 0.5),
+])
+
+
+def _articles():
+    return pd.DataFrame({"doc_id": ["a", "b"], "title": ["Troops", "Football"],
+                         "body": ["Troops moved. Then talks began in Geneva.", "The match ended two all."]})
+
+
+def test_topics_scores_labels_and_passages():
+    scorer = KeywordScorer({"troops": "troops", "talks": "talks"})
+    res = classify_topics(_articles(), scorer, TAXONOMY, TopicConfig(passage_aggregate="max"),
+                          PassageConfig(overlap_sentences=0), progress=False)
+    t = res.topics.set_index(["doc_id", "label"])
+    assert t.loc[("a", "military"), "predicted"] and t.loc[("a", "diplomacy"), "predicted"]
+    assert not t.loc[("b", "military"), "predicted"]
+    assert t.loc[("a", "military"), "score"] == pytest.approx(0.9)
+    assert len(t.loc[("a", "military"), "passage_scores"]) == t.loc[("a", "military"), "n_passages"]
+    assert scorer.calls == [(len(res.passages), 3)]  # one batched call for the corpus
+    assert res.report["predicted_share"] == {"military": 0.5, "diplomacy": 0.5}
+    assert set(res.passages["doc_id"]) == {"a", "b"}
+
+
+def test_mean_aggregation_dilutes_a_single_passage():
+    scorer = KeywordScorer({"talks": "talks"}, budget=8)
+    articles = _articles()
+    articles.loc[0, "body"] = "Troops moved across the border. Then talks began in Geneva on Monday."
+    res = classify_topics(articles, scorer, TAXONOMY, TopicConfig(passage_aggregate="mean"),
+                          PassageConfig(overlap_sentences=0), progress=False)
+    score = res.topics.set_index(["doc_id", "label"]).loc[("a", "diplomacy"), "score"]
+    assert 0.1 < score < 0.9
+
+
+def test_combine_hypotheses():
+    scores = np.array([[0.2, 0.8, 0.5]])
+    assert combine_hypotheses(scores, ["m", "m", "d"], ["m", "d"], "max").tolist() == [[0.8, 0.5]]
+    assert combine_hypotheses(scores, ["m", "m", "d"], ["m", "d"], "mean").tolist() == [[0.5, 0.5]]
