@@ -39,9 +39,16 @@ def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
     raw.mkdir(parents=True)
     shutil.copy(SEED, raw / SEED.name)
     other = seed_text.replace("Taliban", "Kremlin").split("\n")
-    (raw / "001_other.txt").write_text("\n".join(other[:5]) + "\n\nNATO troops moved to the border. " * 30,
-                                       encoding="utf-8")
+    varied = " ".join(f"NATO troops moved to border post {i} as the Kremlin warned Kiev." for i in range(30))
+    (raw / "001_other.txt").write_text("\n".join(other[:5]) + "\n\n" + varied, encoding="utf-8")
     (raw / "002_empty.txt").write_text("", encoding="utf-8")
+    gold = root / "data" / "gold"
+    gold.mkdir(parents=True)
+    header = ("item_id,stratum,military,diplomacy,regional_security,stance_russian_government,"
+              "stance_ukrainian_government,stance_western_governments,stance_taliban\n")
+    (gold / "gold.csv").write_text(header + f"tiny/{SEED.name},seed,1,1,1,neutral,none,neutral,neutral\n"
+                                   "tiny/001_other.txt,other,1,0,1,against,none,neutral,none\n"
+                                   "tiny/002_empty.txt,other,0,0,0,none,none,none,none\n", encoding="utf-8")
     (root / "conf" / "corpus" / "tiny.yaml").write_text(yaml.safe_dump({
         "name": "tiny", "sources": [{"name": "tiny", "format": "native", "path": "data/raw/tiny"}]}))
     config = (root / "conf" / "config.yaml").read_text().replace("corpus: bundled", "corpus: tiny")
@@ -64,8 +71,11 @@ def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
 def test_repro_noop_param_scoping_and_exp_run(repo_copy):
     root, env, tiny_nli = repo_copy
     out = _sh(["dvc", "repro"], root, env)
-    for stage in ("ingest", "clean", "topic", "stance"):
+    for stage in ("ingest", "clean", "topic", "stance", "evaluate"):
         assert f"Running stage '{stage}'" in out
+    evaluation = json.loads((root / "metrics" / "evaluation.json").read_text())
+    assert evaluation["gold"] == {"path": "data/gold/gold.csv", "matched": 2, "missing": {"empty": 1}}
+    assert (root / "plots" / "eval" / "confusion" / "topic_military.csv").exists()
     ingest = json.loads((root / "metrics" / "ingest.json").read_text())
     assert ingest["seen"] == 3 and ingest["ingested"] == 2 and ingest["quarantined"] == 1
     assert (root / "data" / "predictions" / "stance.parquet").exists()
@@ -73,11 +83,19 @@ def test_repro_noop_param_scoping_and_exp_run(repo_copy):
 
     assert "Data and pipelines are up to date" in _sh(["dvc", "repro"], root, env)
 
+    # Every notebook runs headless on this small run's outputs, without a cell error.
+    from zeroshot_news.notebooks import NOTEBOOK_DIR, execute
+
+    notebooks = sorted(NOTEBOOK_DIR.glob("[0-9]*.py"))
+    assert len(notebooks) >= 2
+    for nb in notebooks:
+        execute(nb, root, timeout=300)
+
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["stance"]["targets"][3]["aliases"].append("Islamic Emirate")
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = _sh(["dvc", "status", "--json"], root, env)
-    assert set(json.loads(status)) == {"stance"}
+    assert set(json.loads(status)) == {"stance", "evaluate"}
     _sh(["git", "checkout", "params.yaml"], root, env)
 
     _sh(["git", "add", "-A"], root, env)

@@ -1,7 +1,7 @@
 """Command line: the DVC stages, config composition and ``classify`` for any articles.
 
     python -m zeroshot_news compose [overrides...]        # print the composed params.yaml
-    python -m zeroshot_news ingest|clean|topic|stance      # one DVC stage, reading params.yaml
+    python -m zeroshot_news ingest|clean|topic|stance|evaluate  # one DVC stage, reading params.yaml
     python -m zeroshot_news classify INPUT --output OUT.jsonl [overrides...]
 """
 
@@ -12,7 +12,7 @@ import sys
 
 from .config import ConfigError
 
-STAGES = ("ingest", "clean", "topic", "stance")
+STAGES = ("ingest", "clean", "topic", "stance", "evaluate")
 
 
 def _stage_main(name: str):
@@ -24,6 +24,8 @@ def _stage_main(name: str):
         from .topic import main
     elif name == "stance":
         from .stance import main
+    elif name == "evaluate":
+        from .evaluate import main
     else:  # pragma: no cover - argparse restricts the choices
         raise KeyError(name)
     return main

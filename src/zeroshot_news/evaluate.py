@@ -1,0 +1,300 @@
+"""Evaluate stage: topic and stance predictions against gold labels.
+
+Two gold sources:
+- the dev gold (``data/gold/gold.csv``): 211 articles labelled with the three topics and
+  stance toward the four default targets, two blind passes plus adjudication;
+- crowd stance gold, derived from the Ukraine-crisis corpus's five crowd framing votes
+  per sentence (:func:`crowd_sentence_labels`, :func:`crowd_article_labels`). The crowd
+  rated framing on -2..2 and did not separate "neutral" from "not mentioned", so it is
+  compared on three classes: favor / against / neutral_or_none.
+
+Headline numbers use the configured thresholds on all matched gold items, with seeded
+bootstrap confidence intervals. Per-label thresholds tuned for F1 are fitted on the
+``tune`` half of the dev gold (stratified, seeded) and reported on the ``test`` half only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, precision_recall_fscore_support
+
+from .config import EvaluationConfig, load_config
+from .io import atomic_path, read_parquet, write_json, write_parquet
+
+STANCE_CLASSES = ["favor", "against", "neutral", "none"]
+CROWD_CLASSES = ["favor", "against", "neutral_or_none"]
+CROWD_TARGETS = {"russia": "russian_government", "ukraine": "ukrainian_government", "west": "western_governments"}
+DECIMALS = 4
+
+
+# ---------------------------------------------------------------------------
+# Gold
+# ---------------------------------------------------------------------------
+
+
+def load_gold(path: Path | str) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"gold file {path} does not exist (evaluation.gold_path)")
+    gold = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "item_id" not in gold.columns:
+        raise ValueError(f"{path}: needs an item_id column")
+    return gold
+
+
+def match_gold(gold: pd.DataFrame, articles: pd.DataFrame, removed: pd.DataFrame,
+               quarantine: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Attach doc_ids (via the raw path); count gold items with no prediction, by reason."""
+    by_path = dict(zip(articles["path"], articles["doc_id"], strict=True))
+    matched = gold.assign(doc_id=gold["item_id"].map(by_path))
+    reasons: dict[str, int] = {}
+    removed_reason = dict(zip(removed["path"], removed["reason"], strict=True))
+    quarantined = dict(zip(quarantine["path"], quarantine["reason"], strict=True))
+    for item in matched.loc[matched["doc_id"].isna(), "item_id"]:
+        why = removed_reason.get(item) or quarantined.get(item) or "not_in_corpus"
+        reasons[why] = reasons.get(why, 0) + 1
+    return matched.dropna(subset=["doc_id"]).reset_index(drop=True), dict(sorted(reasons.items()))
+
+
+def split_tune_test(gold: pd.DataFrame, seed: int) -> pd.Series:
+    """'tune' or 'test' per row: half of each stratum, seeded."""
+    rng = np.random.default_rng(seed)
+    split = pd.Series("test", index=gold.index)
+    strata = gold["stratum"] if "stratum" in gold.columns else pd.Series("all", index=gold.index)
+    for _, idx in gold.groupby(strata, sort=True).groups.items():
+        idx = np.array(sorted(idx))
+        chosen = rng.permutation(idx)[: len(idx) // 2]
+        split.loc[chosen] = "tune"
+    return split
+
+
+def crowd_sentence_labels(sentences: pd.DataFrame, min_votes: int = 3) -> pd.DataFrame:
+    """Per sentence and government: favor if >= min_votes of 5 votes are > 0, against if
+    >= min_votes are < 0, else neutral_or_none (0 meant neutral or not mentioned).
+    Both signs reaching min_votes (possible for min_votes <= 2) counts as neutral_or_none."""
+    rows = []
+    for row in sentences.itertuples():
+        for gov, target in CROWD_TARGETS.items():
+            votes = np.asarray(getattr(row, f"votes_{gov}"), dtype=float)
+            pos, neg = int((votes > 0).sum()), int((votes < 0).sum())
+            label = ("neutral_or_none" if pos >= min_votes and neg >= min_votes else
+                     "favor" if pos >= min_votes else "against" if neg >= min_votes else "neutral_or_none")
+            rows.append({"doc_id": row.doc_id, "sentence_id": row.sentence_id, "target": target,
+                         "label": label, "n_votes": len(votes)})
+    return pd.DataFrame(rows, columns=["doc_id", "sentence_id", "target", "label", "n_votes"])
+
+
+def crowd_article_labels(sentence_labels: pd.DataFrame) -> pd.DataFrame:
+    """Article label per target: the majority of its non-neutral sentence labels
+    (against if more against than favor sentences, favor if more favor), else neutral_or_none."""
+    if sentence_labels.empty:
+        return pd.DataFrame(columns=["doc_id", "target", "label"])
+    counts = sentence_labels.pivot_table(index=["doc_id", "target"], columns="label", aggfunc="size",
+                                         fill_value=0)
+    for cls in CROWD_CLASSES:
+        if cls not in counts.columns:
+            counts[cls] = 0
+    label = np.where(counts["against"] > counts["favor"], "against",
+                     np.where(counts["favor"] > counts["against"], "favor", "neutral_or_none"))
+    return counts.assign(label=label).reset_index()[["doc_id", "target", "label"]]
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------
+
+
+def bootstrap_ci(metric: Callable[[np.ndarray], float], n: int, samples: int, confidence: float,
+                 seed: int) -> list[float] | None:
+    """Percentile CI of ``metric(indices)`` over item resamples; None without samples."""
+    if samples == 0 or n == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    values = [metric(rng.integers(0, n, n)) for _ in range(samples)]
+    alpha = (1 - confidence) / 2
+    return [round(float(np.quantile(values, alpha)), DECIMALS), round(float(np.quantile(values, 1 - alpha)), DECIMALS)]
+
+
+def _r(x: float) -> float:
+    return round(float(x), DECIMALS)
+
+
+def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> dict[str, Any]:
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
+    present = [c for c, n in zip(classes, s, strict=True) if n > 0]
+    return {
+        "accuracy": _r((y_true == y_pred).mean()) if len(y_true) else 0.0,
+        # Macro over the classes that occur in the gold: absent classes would add a 0 or 1 by convention.
+        "macro_f1": _r(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)) if present else 0.0,
+        "support": len(y_true),
+        "per_class": {c: {"precision": _r(pi), "recall": _r(ri), "f1": _r(fi), "support": int(si)}
+                      for c, pi, ri, fi, si in zip(classes, p, r, f, s, strict=True)},
+    }
+
+
+def topic_metrics(y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray, labels: list[str],
+                  cfg: EvaluationConfig) -> dict[str, Any]:
+    """Multi-label: per label P/R/F1/support/AP, macro and micro F1, bootstrap CIs."""
+    per_label = {}
+    for j, label in enumerate(labels):
+        p, r, f, _ = precision_recall_fscore_support(y_true[:, j], predicted[:, j], average="binary",
+                                                     zero_division=0)
+        ap = average_precision_score(y_true[:, j], scores[:, j]) if y_true[:, j].any() else float("nan")
+        ci = bootstrap_ci(lambda i, j=j: f1_score(y_true[i, j], predicted[i, j], zero_division=0),
+                          len(y_true), cfg.bootstrap_samples, cfg.confidence, cfg.seed)
+        per_label[label] = {"precision": _r(p), "recall": _r(r), "f1": _r(f), "f1_ci": ci,
+                            "support": int(y_true[:, j].sum()), "average_precision": _r(ap)}
+    macro = f1_score(y_true, predicted, average="macro", zero_division=0)
+    return {
+        "items": len(y_true),
+        "macro_f1": _r(macro),
+        "macro_f1_ci": bootstrap_ci(lambda i: f1_score(y_true[i], predicted[i], average="macro", zero_division=0),
+                                    len(y_true), cfg.bootstrap_samples, cfg.confidence, cfg.seed),
+        "micro_f1": _r(f1_score(y_true, predicted, average="micro", zero_division=0)),
+        "mean_average_precision": _r(np.nanmean([v["average_precision"] for v in per_label.values()])),
+        "per_label": per_label,
+    }
+
+
+def tune_thresholds(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Per-label threshold maximising F1 (ties: the highest threshold)."""
+    out = np.full(y_true.shape[1], 0.5)
+    for j in range(y_true.shape[1]):
+        if not y_true[:, j].any():
+            continue
+        precision, recall, thresholds = precision_recall_curve(y_true[:, j], scores[:, j])
+        f1 = 2 * precision * recall / np.clip(precision + recall, 1e-12, None)
+        best = np.flatnonzero(f1[:-1] == f1[:-1].max())[-1]
+        out[j] = thresholds[best]
+    return out
+
+
+def stance_metrics(gold: np.ndarray, pred: np.ndarray, classes: list[str], cfg: EvaluationConfig) -> dict[str, Any]:
+    report = classification_report(gold, pred, classes)
+    present = [c for c in classes if (gold == c).any()]
+    report["macro_f1_ci"] = bootstrap_ci(
+        lambda i: f1_score(gold[i], pred[i], labels=present, average="macro", zero_division=0),
+        len(gold), cfg.bootstrap_samples, cfg.confidence, cfg.seed) if present else None
+    report["gold_distribution"] = {c: int((gold == c).sum()) for c in classes}
+    report["majority_class_accuracy"] = _r(max(report["gold_distribution"].values()) / max(len(gold), 1))
+    return report
+
+
+# ---------------------------------------------------------------------------
+# Stage
+# ---------------------------------------------------------------------------
+
+
+def evaluate(
+    topics: pd.DataFrame, stance: pd.DataFrame, gold: pd.DataFrame, crowd: pd.DataFrame,
+    labels: list[str], targets: list[str], cfg: EvaluationConfig,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Metrics and plot tables. ``gold`` is already matched to doc_ids."""
+    plots: dict[str, pd.DataFrame] = {}
+    metrics: dict[str, Any] = {}
+    # --- topics
+    wide_score = topics.pivot(index="doc_id", columns="label", values="score")
+    wide_pred = topics.pivot(index="doc_id", columns="label", values="predicted")
+    g = gold[gold["doc_id"].isin(wide_score.index)].reset_index(drop=True)
+    topic_labels = [lab for lab in labels if lab in g.columns]
+    if topic_labels and len(g):
+        y_true = g[topic_labels].astype(int).to_numpy()
+        scores = wide_score.loc[g["doc_id"], topic_labels].to_numpy(dtype=float)
+        predicted = wide_pred.loc[g["doc_id"], topic_labels].to_numpy(dtype=bool).astype(int)
+        metrics["topics"] = topic_metrics(y_true, scores, predicted, topic_labels, cfg)
+        split = split_tune_test(g, cfg.seed).to_numpy()
+        tune, test = split == "tune", split == "test"
+        thresholds = tune_thresholds(y_true[tune], scores[tune])
+        tuned_pred = (scores >= thresholds).astype(int)
+        metrics["topics_tuned"] = {
+            "tune_items": int(tune.sum()), "test_items": int(test.sum()),
+            "thresholds": {lab: _r(t) for lab, t in zip(topic_labels, thresholds, strict=True)},
+            "test_macro_f1_tuned": _r(f1_score(y_true[test], tuned_pred[test], average="macro", zero_division=0)),
+            "test_macro_f1_configured": _r(f1_score(y_true[test], predicted[test], average="macro",
+                                                    zero_division=0)),
+        }
+        for j, lab in enumerate(topic_labels):
+            plots[f"confusion/topic_{lab}.csv"] = pd.DataFrame({
+                "actual": np.where(y_true[:, j] == 1, lab, "not_" + lab),
+                "predicted": np.where(predicted[:, j] == 1, lab, "not_" + lab)})
+            if y_true[:, j].any():
+                precision, recall, _ = precision_recall_curve(y_true[:, j], scores[:, j])
+                plots[f"pr/{lab}.csv"] = pd.DataFrame({"recall": recall.round(DECIMALS),
+                                                       "precision": precision.round(DECIMALS)})
+    # --- stance vs dev gold
+    metrics["stance"] = {}
+    stance_pred = stance.pivot(index="doc_id", columns="target", values="label")
+    for target in targets:
+        col = f"stance_{target}"
+        if col not in g.columns or target not in stance_pred.columns:
+            continue
+        sub = g[g["doc_id"].isin(stance_pred.index)]
+        gold_labels = sub[col].to_numpy(dtype=object)
+        pred_labels = stance_pred.loc[sub["doc_id"], target].to_numpy(dtype=object)
+        metrics["stance"][target] = stance_metrics(gold_labels, pred_labels, STANCE_CLASSES, cfg)
+        plots[f"confusion/stance_{target}.csv"] = pd.DataFrame({"actual": gold_labels, "predicted": pred_labels})
+    # --- stance vs crowd gold (three classes)
+    metrics["stance_crowd"] = {}
+    for target in sorted(crowd["target"].unique()) if len(crowd) else []:
+        if target not in stance_pred.columns:
+            continue
+        sub = crowd[(crowd["target"] == target) & crowd["doc_id"].isin(stance_pred.index)]
+        pred = stance_pred.loc[sub["doc_id"], target].replace({"neutral": "neutral_or_none", "none": "neutral_or_none"})
+        gold_labels, pred_labels = sub["label"].to_numpy(dtype=object), pred.to_numpy(dtype=object)
+        metrics["stance_crowd"][target] = stance_metrics(gold_labels, pred_labels, CROWD_CLASSES, cfg)
+        plots[f"confusion/crowd_{target}.csv"] = pd.DataFrame({"actual": gold_labels, "predicted": pred_labels})
+    return metrics, plots
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="zeroshot-news evaluate", description=__doc__)
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--predictions", default="data/predictions")
+    ap.add_argument("--metrics", default="metrics/evaluation.json")
+    ap.add_argument("--plots-dir", default="plots/eval")
+    ap.add_argument("--crowd-out", default="data/processed/crowd_stance.parquet")
+    args = ap.parse_args(argv)
+    cfg = load_config(args.params)
+    pred = Path(args.predictions)
+    topics, stance = read_parquet(pred / "topics.parquet"), read_parquet(pred / "stance.parquet")
+    articles = read_parquet("data/processed/articles.parquet")
+    gold, missing = match_gold(load_gold(cfg.evaluation.gold_path), articles,
+                               read_parquet("data/processed/removed.parquet"),
+                               read_parquet("data/interim/quarantine.parquet"))
+    sentences = read_parquet("data/interim/sentences.parquet")
+    crowd_sent = crowd_sentence_labels(sentences, cfg.evaluation.crowd_min_votes)
+    crowd = crowd_article_labels(crowd_sent)
+    metrics, plots = evaluate(topics, stance, gold, crowd, [lab.name for lab in cfg.taxonomy.labels],
+                              [t.name for t in cfg.stance.targets], cfg.evaluation)
+    metrics["gold"] = {"path": cfg.evaluation.gold_path, "matched": len(gold), "missing": missing}
+    metrics["crowd_gold"] = {
+        "sentences": int(crowd_sent["sentence_id"].nunique()), "articles": int(crowd["doc_id"].nunique()),
+        "sentence_distribution": {t: {c: int(((crowd_sent["target"] == t) & (crowd_sent["label"] == c)).sum())
+                                      for c in CROWD_CLASSES} for t in CROWD_TARGETS.values()},
+        "rule": f"sentence: >={cfg.evaluation.crowd_min_votes} of 5 votes >0 favor, "
+                f">={cfg.evaluation.crowd_min_votes} <0 against, else neutral_or_none; article: more against "
+                "than favor sentences -> against, more favor -> favor, else neutral_or_none",
+    }
+    write_json(metrics, args.metrics)
+    out = Path(args.plots_dir)
+    for name, frame in plots.items():
+        with atomic_path(out / name) as tmp:
+            frame.to_csv(tmp, index=False)
+    write_crowd = crowd_sent.merge(crowd.rename(columns={"label": "article_label"}), on=["doc_id", "target"])
+    write_parquet(write_crowd, args.crowd_out)
+    t = metrics.get("topics", {})
+    print(f"evaluate: {len(gold)} gold items matched (missing {missing}); topic macro-F1 {t.get('macro_f1')} "
+          f"CI {t.get('macro_f1_ci')}", file=sys.stderr)
+    for target, m in metrics["stance"].items():
+        print(f"  stance {target:<22} macro-F1 {m['macro_f1']} acc {m['accuracy']} "
+              f"(majority {m['majority_class_accuracy']})", file=sys.stderr)
+    for target, m in metrics["stance_crowd"].items():
+        print(f"  crowd  {target:<22} macro-F1 {m['macro_f1']} acc {m['accuracy']} {m['gold_distribution']}",
+              file=sys.stderr)
