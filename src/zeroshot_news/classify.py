@@ -86,9 +86,10 @@ def run_classify(cfg: Config, source: SourceConfig, progress: bool = True) -> di
     if articles.empty:
         return result
     start = time.perf_counter()
-    topic_scorer = build_scorer(cfg.model, progress=progress)
+    topic_scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
     topics = classify_topics(articles, topic_scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress).topics
-    stance_scorer = topic_scorer if cfg.stance.model is None else build_scorer(cfg.stance.model, progress)
+    stance_scorer = (topic_scorer if cfg.stance.model is None
+                     else build_scorer(cfg.stance.model, progress, cache=cfg.cache))
     stance_articles = articles
     if cfg.stance.restrict_to_topics:
         keep = topics.loc[topics["predicted"] & topics["label"].isin(cfg.stance.restrict_to_topics), "doc_id"]

@@ -281,6 +281,33 @@ class EvaluationConfig:
 
 
 @dataclass(frozen=True)
+class EngineConfig:
+    """How the topic and stance stages run: in this process, or on a Ray cluster.
+
+    Outputs do not depend on the engine or the chunk size (a test compares them), so
+    these settings are not stage params and changing them re-runs nothing.
+    """
+
+    name: Literal["local", "ray"] = "local"
+    # Articles per chunk: stages stream parquet in chunks, so memory stays flat.
+    chunk_size: int = 256
+    # Ray only: cluster address (null = start a local Ray instance; "auto" = an existing
+    # one, e.g. started with `ray start --head`), actors holding a model, and their resources.
+    ray_address: str | None = None
+    num_actors: int = 1
+    cpus_per_actor: float = 1.0
+    gpus_per_actor: float = 0.0
+
+    def validate(self, key: str) -> None:
+        if self.chunk_size < 1:
+            raise ConfigError(f"{key}.chunk_size: must be >= 1")
+        if self.num_actors < 1:
+            raise ConfigError(f"{key}.num_actors: must be >= 1")
+        if self.cpus_per_actor <= 0 or self.gpus_per_actor < 0:
+            raise ConfigError(f"{key}.cpus_per_actor/gpus_per_actor: must be positive / non-negative")
+
+
+@dataclass(frozen=True)
 class CacheConfig:
     """On-disk cache of pair scores keyed by (model fingerprint, passage, hypothesis).
 
@@ -390,6 +417,7 @@ class Config:
     nli_training: NLITrainingConfig = field(default_factory=NLITrainingConfig)
     benchmark: BenchmarkConfig | None = None
     cache: CacheConfig = field(default_factory=CacheConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
 
     def __post_init__(self) -> None:
         labels = {lab.name for lab in self.taxonomy.labels}
@@ -551,3 +579,17 @@ def dump_params(data: dict[str, Any]) -> str:
 
 def load_config(params: Path | str = DEFAULT_PARAMS) -> Config:
     return parse_config(load_params(params))
+
+
+def for_workers(cfg: Config) -> Config:
+    """Make relative paths absolute, so worker processes (Ray actors) that may start in
+    another folder load the same model and cache."""
+    from dataclasses import replace
+
+    def model(m: ModelConfig) -> ModelConfig:
+        path = Path(m.name_or_path)
+        return replace(m, name_or_path=str(path.resolve())) if path.exists() else m
+
+    stance = cfg.stance if cfg.stance.model is None else replace(cfg.stance, model=model(cfg.stance.model))
+    cache = replace(cfg.cache, path=str(Path(cfg.cache.path).resolve()))
+    return replace(cfg, model=model(cfg.model), stance=stance, cache=cache)

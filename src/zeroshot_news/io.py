@@ -53,3 +53,52 @@ def write_jsonl(records: list[dict[str, Any]], path: Path | str) -> None:
     with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
         for rec in records:
             fh.write(json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def iter_parquet(path: Path | str, batch_size: int, columns: list[str] | None = None) -> Iterator[pd.DataFrame]:
+    """Read a parquet file as DataFrames of at most ``batch_size`` rows: memory stays flat."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run the stage that produces it first")
+    reader = pq.ParquetFile(path)
+    for batch in reader.iter_batches(batch_size=batch_size, columns=columns):
+        yield batch.to_pandas()
+
+
+class ParquetStreamWriter:
+    """Append DataFrames as row groups to one parquet file with a fixed schema.
+
+    Written to a temp file and renamed on ``close()``: an interrupted stage leaves no
+    partial output. Same frames in the same order -> same bytes.
+    """
+
+    def __init__(self, path: Path | str, schema: pa.Schema):
+        self.path = Path(path)
+        self.schema = schema
+        self._ctx = atomic_path(self.path)
+        self._tmp = self._ctx.__enter__()
+        self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self.rows = 0
+
+    def write(self, df: pd.DataFrame) -> None:
+        if len(df):
+            table = pa.Table.from_pandas(df[self.schema.names], schema=self.schema, preserve_index=False)
+            self._writer.write_table(table, row_group_size=4096)
+            self.rows += len(df)
+
+    def close(self) -> None:
+        self._writer.close()
+        self._ctx.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        self._writer.close()
+        self._ctx.__exit__(RuntimeError, RuntimeError("aborted"), None)
+
+    def __enter__(self) -> ParquetStreamWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

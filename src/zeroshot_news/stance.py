@@ -17,21 +17,50 @@ import re
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .config import PassageConfig, StanceConfig, StanceTarget, load_config
-from .io import read_parquet, write_json, write_parquet
+from .config import Config, PassageConfig, StanceConfig, StanceTarget, for_workers, load_config
+from .engine import run_chunked
+from .io import write_json
 from .passages import aggregate
-from .scorers import PairScorer, build_scorer
+from .scorers import PairScorer, build_scorer, resolve_model
 from .topic import SCORE_DECIMALS, split_articles
 
 CLASSES = ("favor", "against", "neutral")
 STANCE_COLUMNS = ["doc_id", "target", "label", "favor", "against", "neutral", "relevance",
                   "n_passages", "n_mentions", "passage_scores"]
+
+
+STANCE_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("target", pa.string()), ("label", pa.string()), ("favor", pa.float64()),
+    ("against", pa.float64()), ("neutral", pa.float64()), ("relevance", pa.float64()),
+    ("n_passages", pa.int64()), ("n_mentions", pa.int64()), ("passage_scores", pa.string()),
+])
+
+
+class StanceReport:
+    """Label counts per target, accumulated chunk by chunk."""
+
+    def __init__(self, targets: list[str]):
+        self.targets = targets
+        self.articles = self.passages = 0
+        self.counts = {t: dict.fromkeys((*CLASSES, "none"), 0) for t in targets}
+
+    def update(self, results: dict[str, pd.DataFrame], passages: int | None = None) -> None:
+        stance = results["stance"]
+        self.articles += stance["doc_id"].nunique()
+        self.passages += int(stance.groupby("doc_id")["n_passages"].first().sum()) if passages is None else passages
+        for (target, label), n in stance.groupby(["target", "label"]).size().items():
+            self.counts[target][label] += int(n)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"articles": self.articles, "passages": self.passages, "label_counts": self.counts}
 
 
 @dataclass
@@ -83,47 +112,56 @@ def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfi
     passages = split_articles(articles, scorer, all_hyps, passages_cfg.overlap_sentences, progress,
                               desc="split (stance)")
     needs_relevance = cfg.none_rule != "alias"
-    rows = []
+    groups = passages.groupby("doc_id", sort=False).indices
+    empty = np.array([], dtype=int)
+    # One scorer call per target (batched over the whole chunk), then rows doc-major so
+    # the row order does not depend on how the corpus was chunked.
+    per_target = []
     for target in cfg.targets:
         classes, hyps = target_hypotheses(cfg, target)
         pattern = alias_pattern(target, cfg.case_sensitive_aliases)
-        mentions = passages["text"].map(lambda t, p=pattern: bool(p.search(t))).to_numpy()
+        mentions = passages["text"].map(lambda t, p=pattern: bool(p.search(t))).to_numpy(dtype=bool)
         scored = mentions if not needs_relevance else np.ones(len(passages), dtype=bool)
         stance_hyps = hyps if needs_relevance else hyps[:-1]
         raw = np.zeros((len(passages), len(hyps)))
         if scored.any():
             raw[np.flatnonzero(scored), : len(stance_hyps)] = scorer.score(
                 list(passages.loc[scored, "text"]), stance_hyps)
-        raw = np.round(raw, SCORE_DECIMALS)
-        groups = passages.groupby("doc_id", sort=False).indices
-        for doc_id in articles["doc_id"]:
-            idx = groups.get(doc_id, np.array([], dtype=int))
-            mention_idx = idx[mentions[idx]]
-            relevance = float(raw[idx, -1].max()) if needs_relevance and len(idx) else None
-            if decide_none(cfg, bool(len(mention_idx)), relevance):
-                rows.append(_row(doc_id, target.name, "none", None, relevance, len(idx), len(mention_idx), []))
-                continue
-            # Score the mentioning passages; with a relevance rule and no mention, all of them.
-            use = mention_idx if len(mention_idx) else idx
-            per_passage = class_scores(raw[use][:, : len(classes) - 1], classes[:-1])
-            article = aggregate(per_passage, cfg.passage_aggregate, cfg.top_k)
-            article = np.round(article / article.sum(), SCORE_DECIMALS)
-            label = CLASSES[int(np.argmax(article))]
-            if label != "neutral" and abs(article[0] - article[1]) < cfg.neutral_margin:
-                label = "neutral"
-            detail = [{"passage": int(passages.at[i, "passage"]),
-                       **{c: round(float(v), SCORE_DECIMALS) for c, v in zip(CLASSES, s, strict=True)}}
-                      for i, s in zip(use, per_passage, strict=True)]
-            rows.append(_row(doc_id, target.name, label, article, relevance, len(idx), len(mention_idx), detail))
-    stance = pd.DataFrame(rows, columns=STANCE_COLUMNS)
-    counts = stance.groupby(["target", "label"]).size()
-    report = {
-        "articles": len(articles),
-        "passages": len(passages),
-        "label_counts": {t.name: {lab: int(counts.get((t.name, lab), 0)) for lab in (*CLASSES, "none")}
-                         for t in cfg.targets},
-    }
+        per_target.append((target, classes, mentions, np.round(raw, SCORE_DECIMALS)))
+    rows = []
+    for doc_id in articles["doc_id"]:
+        idx = groups.get(doc_id, empty)
+        for target, classes, mentions, raw in per_target:
+            rows.append(_article_stance(doc_id, target.name, idx, mentions, raw, classes, passages, cfg,
+                                        needs_relevance))
+    stance = pd.DataFrame(rows, columns=STANCE_COLUMNS).astype(
+        {"favor": float, "against": float, "neutral": float, "relevance": float})
+    report = StanceReport([t.name for t in cfg.targets])
+    report.update({"stance": stance}, passages=len(passages))
+    report = report.to_dict()
     return StanceResult(stance=stance, report=report)
+
+
+def _article_stance(doc_id: str, target: str, idx: np.ndarray, mentions: np.ndarray, raw: np.ndarray,
+                    classes: list[str], passages: pd.DataFrame, cfg: StanceConfig,
+                    needs_relevance: bool) -> dict[str, Any]:
+    """One article x target row from the passage scores of that target."""
+    mention_idx = idx[mentions[idx]]
+    relevance = float(raw[idx, -1].max()) if needs_relevance and len(idx) else None
+    if decide_none(cfg, bool(len(mention_idx)), relevance):
+        return _row(doc_id, target, "none", None, relevance, len(idx), len(mention_idx), [])
+    # Score the mentioning passages; with a relevance rule and no mention, all of them.
+    use = mention_idx if len(mention_idx) else idx
+    per_passage = class_scores(raw[use][:, : len(classes) - 1], classes[:-1])
+    article = aggregate(per_passage, cfg.passage_aggregate, cfg.top_k)
+    article = np.round(article / article.sum(), SCORE_DECIMALS)
+    label = CLASSES[int(np.argmax(article))]
+    if label != "neutral" and abs(article[0] - article[1]) < cfg.neutral_margin:
+        label = "neutral"
+    detail = [{"passage": int(passages.at[i, "passage"]),
+               **{c: round(float(v), SCORE_DECIMALS) for c, v in zip(CLASSES, s, strict=True)}}
+              for i, s in zip(use, per_passage, strict=True)]
+    return _row(doc_id, target, label, article, relevance, len(idx), len(mention_idx), detail)
 
 
 def _row(doc_id, target, label, scores, relevance, n_passages, n_mentions, detail) -> dict[str, Any]:
@@ -134,6 +172,20 @@ def _row(doc_id, target, label, scores, relevance, n_passages, n_mentions, detai
             "passage_scores": json.dumps(detail, sort_keys=True)}
 
 
+class StanceWorker:
+    """Builds the stance scorer once (per process or Ray actor) and classifies chunks."""
+
+    def __init__(self, cfg: Config, keep: frozenset[str] | None = None, progress: bool = False):
+        self.cfg, self.keep = cfg, keep
+        self.scorer = build_scorer(cfg.stance_model(), progress=progress, cache=cfg.cache)
+
+    def __call__(self, chunk: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        if self.keep is not None:
+            chunk = chunk[chunk["doc_id"].isin(self.keep)].reset_index(drop=True)
+        result = classify_stance(chunk, self.scorer, self.cfg.stance, self.cfg.passages, progress=False)
+        return {"stance": result.stance}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="zeroshot-news stance", description=__doc__)
     ap.add_argument("--params", default="params.yaml")
@@ -142,20 +194,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out-dir", default="data/predictions")
     ap.add_argument("--report", default="metrics/stance.json")
     args = ap.parse_args(argv)
-    cfg = load_config(args.params)
+    cfg = for_workers(load_config(args.params))
     model_cfg = cfg.stance_model()
-    scorer = build_scorer(model_cfg)
-    articles = read_parquet(args.input)
+    resolve_model(model_cfg.name_or_path)  # a bad model path fails now, not inside a worker
+    keep = None
     if cfg.stance.restrict_to_topics:
-        topics = read_parquet(args.topics)
-        keep = topics.loc[topics["predicted"] & topics["label"].isin(cfg.stance.restrict_to_topics), "doc_id"]
-        articles = articles[articles["doc_id"].isin(set(keep))].reset_index(drop=True)
+        topics = pd.read_parquet(args.topics, columns=["doc_id", "label", "predicted"])
+        keep = frozenset(topics.loc[topics["predicted"] & topics["label"].isin(cfg.stance.restrict_to_topics),
+                                    "doc_id"])
+    report = StanceReport([t.name for t in cfg.stance.targets])
     start = time.perf_counter()
-    result = classify_stance(articles, scorer, cfg.stance, cfg.passages)
+    n = run_chunked(args.input, ["doc_id", "title", "body"], partial(StanceWorker, cfg, keep),
+                    {"stance": (Path(args.out_dir) / "stance.parquet", STANCE_SCHEMA)}, cfg.engine,
+                    on_chunk=report.update)
     elapsed = time.perf_counter() - start
-    write_parquet(result.stance, Path(args.out_dir) / "stance.parquet")
-    write_json(result.report, args.report)
-    print(f"stance [{model_cfg.backend}]: {len(articles)} articles x {len(cfg.stance.targets)} targets in "
-          f"{elapsed:.1f}s ({len(articles) / max(elapsed, 1e-9):.2f} articles/s)", file=sys.stderr)
-    for target, counts in result.report["label_counts"].items():
+    summary = report.to_dict()
+    write_json(summary, args.report)
+    print(f"stance [{model_cfg.backend}, engine {cfg.engine.name}]: {summary['articles']} of {n} articles x "
+          f"{len(cfg.stance.targets)} targets in {elapsed:.1f}s ({n / max(elapsed, 1e-9):.2f} articles/s, "
+          "model loading included)", file=sys.stderr)
+    for target, counts in summary["label_counts"].items():
         print(f"  {target:<22} {counts}", file=sys.stderr)

@@ -12,22 +12,66 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from tqdm import tqdm
 
-from .config import PassageConfig, TaxonomyConfig, TopicConfig, load_config
-from .io import read_parquet, write_json, write_parquet
+from .config import Config, PassageConfig, TaxonomyConfig, TopicConfig, for_workers, load_config
+from .engine import run_chunked
+from .io import write_json
 from .passages import aggregate, article_text
-from .scorers import PairScorer, build_scorer
+from .scorers import PairScorer, build_scorer, resolve_model
 
 TOPIC_COLUMNS = ["doc_id", "label", "score", "threshold", "predicted", "n_passages", "best_passage",
                  "passage_scores"]
 PASSAGE_COLUMNS = ["doc_id", "passage", "start", "end", "n_tokens", "forced", "text"]
 SCORE_DECIMALS = 6  # rounding keeps outputs byte-stable across BLAS thread schedules
+
+
+TOPIC_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("label", pa.string()), ("score", pa.float64()), ("threshold", pa.float64()),
+    ("predicted", pa.bool_()), ("n_passages", pa.int64()), ("best_passage", pa.int64()),
+    ("passage_scores", pa.list_(pa.float64())),
+])
+PASSAGE_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("passage", pa.int64()), ("start", pa.int64()), ("end", pa.int64()),
+    ("n_tokens", pa.int64()), ("forced", pa.bool_()), ("text", pa.string()),
+])
+
+
+class TopicReport:
+    """Stage report accumulated chunk by chunk (so it never needs the whole table)."""
+
+    def __init__(self, labels: list[str], n_hypotheses: int):
+        self.labels, self.n_hypotheses = labels, n_hypotheses
+        self.articles = self.passages = self.no_topic = 0
+        self.predicted = dict.fromkeys(labels, 0)
+        self.score_sum = dict.fromkeys(labels, 0.0)
+
+    def update(self, results: dict[str, pd.DataFrame]) -> None:
+        topics, passages = results["topics"], results["passages"]
+        self.articles += topics["doc_id"].nunique()
+        self.passages += len(passages)
+        for label, group in topics.groupby("label"):
+            self.predicted[label] += int(group["predicted"].sum())
+            self.score_sum[label] += float(group["score"].sum())
+        self.no_topic += int((~topics.groupby("doc_id")["predicted"].any()).sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        n = max(self.articles, 1)
+        return {
+            "articles": self.articles,
+            "passages": self.passages,
+            "pairs_scored": self.passages * self.n_hypotheses,
+            "predicted_share": {lab: round(self.predicted[lab] / n, 4) for lab in self.labels},
+            "mean_score": {lab: round(self.score_sum[lab] / n, 4) for lab in self.labels},
+            "no_topic_share": round(self.no_topic / n, 4),
+        }
 
 
 @dataclass
@@ -85,19 +129,23 @@ def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: Taxono
                 "passage_scores": [float(x) for x in doc_scores[:, j]],
             })
     topics = pd.DataFrame(rows, columns=TOPIC_COLUMNS)
-    predicted = topics[topics["predicted"]].groupby("label").size()
-    report = {
-        "articles": len(articles),
-        "passages": len(passages),
-        "pairs_scored": len(passages) * len(hypotheses),
-        "predicted_share": {lab: round(float(predicted.get(lab, 0)) / max(len(articles), 1), 4)
-                            for lab in labels},
-        "mean_score": {lab: round(float(topics.loc[topics["label"] == lab, "score"].mean()), 4)
-                       if len(topics) else 0.0 for lab in labels},
-        "no_topic_share": round(float((~topics.groupby("doc_id")["predicted"].any()).mean()), 4)
-        if len(topics) else 0.0,
-    }
+    report = TopicReport(labels, len(hypotheses))
+    report.update({"topics": topics, "passages": passages})
+    report = report.to_dict()
     return TopicResult(topics=topics, passages=passages, report=report)
+
+
+class TopicWorker:
+    """Builds the scorer once (per process or Ray actor) and classifies chunks of articles."""
+
+    def __init__(self, cfg: Config, progress: bool = False):
+        self.cfg = cfg
+        self.scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
+
+    def __call__(self, chunk: pd.DataFrame) -> dict[str, pd.DataFrame]:
+        cfg = self.cfg
+        result = classify_topics(chunk, self.scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False)
+        return {"topics": result.topics, "passages": result.passages}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,16 +155,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out-dir", default="data/predictions")
     ap.add_argument("--report", default="metrics/topic.json")
     args = ap.parse_args(argv)
-    cfg = load_config(args.params)
-    scorer = build_scorer(cfg.model)
-    articles = read_parquet(args.input)
-    start = time.perf_counter()
-    result = classify_topics(articles, scorer, cfg.taxonomy, cfg.topic, cfg.passages)
-    elapsed = time.perf_counter() - start
+    cfg = for_workers(load_config(args.params))
+    resolve_model(cfg.model.name_or_path)  # a bad model path fails now, not inside a worker
     out = Path(args.out_dir)
-    write_parquet(result.topics, out / "topics.parquet")
-    write_parquet(result.passages, out / "topic_passages.parquet")
-    write_json(result.report, args.report)
-    print(f"topic [{cfg.model.backend}]: {len(articles)} articles, {len(result.passages)} passages in "
-          f"{elapsed:.1f}s ({len(articles) / max(elapsed, 1e-9):.2f} articles/s); "
-          f"predicted share {result.report['predicted_share']}", file=sys.stderr)
+    report = TopicReport([lab.name for lab in cfg.taxonomy.labels], len(cfg.taxonomy.hypotheses()))
+    start = time.perf_counter()
+    n = run_chunked(args.input, ["doc_id", "title", "body"], partial(TopicWorker, cfg),
+                    {"topics": (out / "topics.parquet", TOPIC_SCHEMA),
+                     "passages": (out / "topic_passages.parquet", PASSAGE_SCHEMA)},
+                    cfg.engine, on_chunk=report.update)
+    elapsed = time.perf_counter() - start
+    summary = report.to_dict()
+    write_json(summary, args.report)
+    print(f"topic [{cfg.model.backend}, engine {cfg.engine.name}]: {n} articles, {summary['passages']} passages in "
+          f"{elapsed:.1f}s ({n / max(elapsed, 1e-9):.2f} articles/s, model loading included); "
+          f"predicted share {summary['predicted_share']}", file=sys.stderr)

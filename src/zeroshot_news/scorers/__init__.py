@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
-from ..config import ModelConfig
+from ..config import CacheConfig, ModelConfig
 from .base import PairScorer, resolve_model
 
 
-def build_scorer(cfg: ModelConfig, progress: bool = True) -> PairScorer:
-    """Instantiate the backend named by ``cfg.backend`` (fails fast on a bad model)."""
+def build_scorer(cfg: ModelConfig, progress: bool = True, cache: CacheConfig | None = None) -> PairScorer:
+    """Instantiate the backend named by ``cfg.backend`` (fails fast on a bad model),
+    wrapped in the on-disk score cache when ``cache.enabled``."""
+    scorer: PairScorer
     if cfg.backend == "embedding":
         from .embedding import EmbeddingScorer
 
-        return EmbeddingScorer(cfg, progress=progress)
-    from .nli import NLIScorer
+        scorer = EmbeddingScorer(cfg, progress=progress)
+    else:
+        from .nli import NLIScorer
 
-    return NLIScorer(cfg, progress=progress)
+        scorer = NLIScorer(cfg, progress=progress)
+    if cache is not None and cache.enabled:
+        from .cache import CachedScorer, ScoreCache
+
+        return CachedScorer(scorer, ScoreCache(cache.path))
+    return scorer
 
 
-__all__ = ["PairScorer", "build_scorer", "resolve_model"]
+def cache_summary(scorer: PairScorer) -> str:
+    """' (cache: H hits, M misses)' for a cached scorer, '' otherwise."""
+    stats = getattr(scorer, "stats", None)
+    if not callable(stats):
+        return ""
+    s = stats()
+    return f" (score cache: {s['hits']} pairs reused, {s['misses']} computed)"
+
+
+__all__ = ["PairScorer", "build_scorer", "cache_summary", "resolve_model"]

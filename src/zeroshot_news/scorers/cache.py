@@ -1,0 +1,274 @@
+"""On-disk cache of pair scores, and a PairScorer that consults it before scoring.
+
+``ScoreCache`` is one SQLite file of float64 scores keyed by (scorer fingerprint,
+sha256(passage), sha256(hypothesis)). The fingerprint covers the weights and every
+scoring setting (see ``base.model_fingerprint``), so a changed model never reuses a
+stale score, while a changed threshold, aggregation rule or taxonomy reuses every
+pair it still asks for.
+
+Guarantees:
+
+* exact: values are stored as REAL (IEEE float64) and come back bit for bit;
+* crash safe: each ``put`` is one transaction, so a process killed mid-write (even
+  ``kill -9``) leaves either all of that call's rows or none; WAL journal with
+  ``synchronous=NORMAL`` keeps every committed transaction across a process crash
+  (only an OS crash / power loss can drop the last few commits, never corrupt);
+* shared: several processes may open the same file (WAL readers never block, writers
+  wait up to ``timeout`` seconds); one instance may be used from several threads.
+
+``CachedScorer(scorer, cache)`` wraps any PairScorer: ``score`` looks the whole grid
+up, asks the inner scorer only for the missing pairs (grouped into sub-grids, so a
+new hypothesis or new passages cost exactly their new pairs), stores them, and
+returns the full matrix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+_CHUNK = 500  # rows per executemany into the temporary key tables
+
+
+def text_key(text: str) -> bytes:
+    """sha256 of the UTF-8 text: the 32-byte key of a passage or a hypothesis."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+
+
+class ScoreCache:
+    """SQLite store of float64 scores keyed by (fingerprint, passage hash, hypothesis hash)."""
+
+    def __init__(self, path: str | Path, timeout: float = 60.0):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._hits = 0
+        self._misses = 0
+        self._writes = 0
+        # Autocommit mode: transactions are opened explicitly below.
+        self._con = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
+        con = self._con
+        con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = NORMAL")
+        con.execute("PRAGMA temp_store = MEMORY")
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            con.execute(
+                "CREATE TABLE IF NOT EXISTS scores ("
+                " fp TEXT NOT NULL, p BLOB NOT NULL, h BLOB NOT NULL, v REAL NOT NULL,"
+                " PRIMARY KEY (fp, p, h)) WITHOUT ROWID"
+            )
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise RuntimeError(f"{path}: score cache schema {version}, expected {SCHEMA_VERSION}; "
+                                   "delete the file to rebuild it")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS want_p (i INTEGER NOT NULL, k BLOB NOT NULL)")
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS want_h (j INTEGER NOT NULL, k BLOB NOT NULL)")
+
+    # -- lookups and inserts ------------------------------------------------------------
+
+    def get(self, fingerprint: str, passages: Sequence[str], hypotheses: Sequence[str],
+            ) -> tuple[np.ndarray, np.ndarray]:
+        """(values, found) for the grid passages x hypotheses; values are NaN where not found."""
+        return self.get_keys(fingerprint, [text_key(p) for p in passages], [text_key(h) for h in hypotheses])
+
+    def get_keys(self, fingerprint: str, p_keys: Sequence[bytes], h_keys: Sequence[bytes],
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        values = np.full((len(p_keys), len(h_keys)), np.nan, dtype=np.float64)
+        found = np.zeros(values.shape, dtype=bool)
+        if not p_keys or not h_keys:
+            return values, found
+        with self._lock:
+            con = self._con
+            con.execute("BEGIN")  # one consistent snapshot; temp tables are private to this connection
+            try:
+                con.execute("DELETE FROM want_p")
+                con.execute("DELETE FROM want_h")
+                for start in range(0, len(p_keys), _CHUNK):
+                    con.executemany("INSERT INTO want_p VALUES (?, ?)",
+                                    enumerate(p_keys[start:start + _CHUNK], start))
+                con.executemany("INSERT INTO want_h VALUES (?, ?)", enumerate(h_keys))
+                rows = con.execute(
+                    "SELECT want_p.i, want_h.j, s.v FROM want_p CROSS JOIN want_h"
+                    " JOIN scores AS s ON s.fp = ? AND s.p = want_p.k AND s.h = want_h.k",
+                    (fingerprint,),
+                ).fetchall()
+                con.execute("DELETE FROM want_p")
+                con.execute("DELETE FROM want_h")
+            finally:
+                con.execute("COMMIT")
+            if rows:
+                arr = np.array(rows, dtype=np.float64)
+                i, j = arr[:, 0].astype(np.intp), arr[:, 1].astype(np.intp)
+                # Float columns read back as Python floats (exact doubles): assign from them directly.
+                values[i, j] = [r[2] for r in rows]
+                found[i, j] = True
+            n_found = int(found.sum())
+            self._hits += n_found
+            self._misses += found.size - n_found
+        return values, found
+
+    def put(self, fingerprint: str, passages: Sequence[str], hypotheses: Sequence[str],
+            values: np.ndarray) -> int:
+        """Store the grid passages x hypotheses in one transaction; returns rows offered."""
+        return self.put_keys(fingerprint, [text_key(p) for p in passages], [text_key(h) for h in hypotheses],
+                             values)
+
+    def put_keys(self, fingerprint: str, p_keys: Sequence[bytes], h_keys: Sequence[bytes],
+                 values: np.ndarray) -> int:
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (len(p_keys), len(h_keys)):
+            raise ValueError(f"values shape {values.shape} != ({len(p_keys)}, {len(h_keys)})")
+        rows = [(fingerprint, pk, hk, float(v))
+                for pk, row in zip(p_keys, values.tolist(), strict=True)
+                for hk, v in zip(h_keys, row, strict=True)
+                if v == v and abs(v) != float("inf")]  # NaN/inf are never cached (SQLite has no NaN)
+        return self._insert(rows)
+
+    def put_pairs(self, fingerprint: str, pairs: Iterable[tuple[str, str, float]]) -> int:
+        """Store aligned (passage, hypothesis, value) triples in one transaction."""
+        rows = [(fingerprint, text_key(p), text_key(h), float(v)) for p, h, v in pairs if v == v]
+        return self._insert(rows)
+
+    def _insert(self, rows: list[tuple[str, bytes, bytes, float]]) -> int:
+        if not rows:
+            return 0
+        with self._lock:
+            con = self._con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.executemany("INSERT OR IGNORE INTO scores (fp, p, h, v) VALUES (?, ?, ?, ?)", rows)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            self._writes += len(rows)
+        return len(rows)
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def count(self, fingerprint: str | None = None) -> int:
+        with self._lock:
+            if fingerprint is None:
+                return int(self._con.execute("SELECT count(*) FROM scores").fetchone()[0])
+            return int(self._con.execute("SELECT count(*) FROM scores WHERE fp = ?", (fingerprint,)).fetchone()[0])
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def stats(self) -> dict[str, int]:
+        """Pairs found / not found by ``get`` and rows offered to ``put`` by this instance."""
+        return {"hits": self._hits, "misses": self._misses, "writes": self._writes}
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None  # type: ignore[assignment]
+
+    def __enter__(self) -> ScoreCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class CachedScorer:
+    """A PairScorer that reuses cached pair scores and computes only the missing pairs."""
+
+    def __init__(self, scorer: Any, cache: ScoreCache, chunk_passages: int = 1024, max_groups: int = 8):
+        self.scorer = scorer
+        self.cache = cache
+        self.fingerprint: str = scorer.fingerprint
+        # Missing passages go to the inner scorer (and are committed) this many at a time,
+        # so an interrupted long run keeps what it finished.
+        self.chunk_passages = max(1, int(chunk_passages))
+        self.max_groups = max(1, int(max_groups))
+        self.hits = 0
+        self.misses = 0
+        self.inner_calls = 0
+
+    def split(self, text: str, hypotheses: Sequence[str], overlap: int):
+        return self.scorer.split(text, hypotheses, overlap)
+
+    def __getattr__(self, name: str) -> Any:  # tokenizer, max_length, ... of the inner scorer
+        if name == "scorer":
+            raise AttributeError(name)
+        return getattr(self.scorer, name)
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": self.hits, "misses": self.misses, "inner_calls": self.inner_calls}
+
+    def score(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+        passages, hypotheses = list(passages), list(hypotheses)
+        if not passages or not hypotheses:
+            return np.zeros((len(passages), len(hypotheses)), dtype=np.float64)
+        # Each distinct text once (boilerplate passages repeat across articles).
+        u_p, p_inv = _unique(passages)
+        u_h, h_inv = _unique(hypotheses)
+        p_keys = [text_key(p) for p in u_p]
+        h_keys = [text_key(h) for h in u_h]
+        values, found = self.cache.get_keys(self.fingerprint, p_keys, h_keys)
+        n_found = int(found.sum())
+        self.hits += n_found
+        self.misses += found.size - n_found
+        for rows, cols in self._missing_groups(~found):
+            for start in range(0, len(rows), self.chunk_passages):
+                r = rows[start:start + self.chunk_passages]
+                sub = np.asarray(self.scorer.score([u_p[i] for i in r], [u_h[j] for j in cols]), dtype=np.float64)
+                self.inner_calls += 1
+                if sub.shape != (len(r), len(cols)):
+                    raise ValueError(f"inner scorer returned {sub.shape}, expected {(len(r), len(cols))}")
+                values[np.ix_(r, cols)] = sub
+                self.cache.put_keys(self.fingerprint, [p_keys[i] for i in r], [h_keys[j] for j in cols], sub)
+        return values[np.ix_(p_inv, h_inv)]
+
+    def _missing_groups(self, missing: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Sub-grids (rows, cols) covering every missing cell.
+
+        Rows are grouped by their exact pattern of missing columns, so each group is a
+        full sub-grid of missing pairs (nothing is recomputed). Many distinct patterns
+        (rare: partial earlier runs) fall back to one union sub-grid, which recomputes
+        a few cached pairs but keeps the inner scorer's batches full.
+        """
+        rows = np.flatnonzero(missing.any(axis=1))
+        if len(rows) == 0:
+            return []
+        patterns, inverse = np.unique(missing[rows], axis=0, return_inverse=True)
+        inverse = np.asarray(inverse).reshape(-1)
+        if len(patterns) > self.max_groups:
+            cols = np.flatnonzero(missing[rows].any(axis=0))
+            return [(rows, cols)]
+        return [(rows[inverse == g], np.flatnonzero(patterns[g])) for g in range(len(patterns))]
+
+
+def _unique(texts: list[str]) -> tuple[list[str], np.ndarray]:
+    """Distinct texts in first-seen order, and each input's index into them."""
+    index: dict[str, int] = {}
+    inv = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.intp, count=len(texts))
+    return list(index), inv
+
+
+def maybe_cached(scorer: Any, cache_cfg: Any) -> Any:
+    """``scorer`` wrapped in a CachedScorer on ``cache_cfg.path`` when ``cache_cfg.enabled``.
+
+    ``cache_cfg`` is a :class:`~zeroshot_news.config.CacheConfig` (or None: no cache).
+    """
+    if cache_cfg is None or not cache_cfg.enabled:
+        return scorer
+    return CachedScorer(scorer, ScoreCache(cache_cfg.path))
