@@ -129,10 +129,28 @@ def load_tokenizer(resolved: ResolvedModel):
 
 
 class TokenizerMixin:
-    """Token counting, cutting and passage splitting with the backend's own tokenizer."""
+    """Loading, token counting, cutting and passage splitting with the backend's own tokenizer."""
 
     tokenizer = None
     max_length: int = 256
+
+    def _load(self, cfg: ModelConfig, model_class, progress: bool) -> ResolvedModel:
+        """Resolve, then load tokenizer and weights (safetensors only, no remote code)."""
+        import torch
+
+        self.cfg = cfg
+        self.progress = progress
+        self._torch = torch
+        quiet_transformers(progress)
+        resolved = resolve_model(cfg.name_or_path)
+        self.tokenizer = load_tokenizer(resolved)
+        self.max_length = min(cfg.max_length, self.tokenizer.model_max_length)
+        self.device = select_device(cfg.device)
+        with loading(resolved):
+            self.model = model_class.from_pretrained(
+                resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False
+            ).to(self.device).eval()
+        return resolved
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         enc = self.tokenizer(list(texts), add_special_tokens=False, truncation=False)

@@ -20,32 +20,15 @@ from ..config import ModelConfig
 from .base import (
     TokenizerMixin,
     length_sorted_batches,
-    load_tokenizer,
-    loading,
     model_fingerprint,
-    quiet_transformers,
-    resolve_model,
-    select_device,
 )
 
 
 class EmbeddingScorer(TokenizerMixin):
     def __init__(self, cfg: ModelConfig, progress: bool = True):
-        import torch
         from transformers import AutoModel
 
-        self.cfg = cfg
-        self.progress = progress
-        quiet_transformers(progress)
-        resolved = resolve_model(cfg.name_or_path)
-        self.tokenizer = load_tokenizer(resolved)
-        self.max_length = min(cfg.max_length, self.tokenizer.model_max_length)
-        self.device = select_device(cfg.device)
-        with loading(resolved):
-            self.model = AutoModel.from_pretrained(
-                resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False
-            ).to(self.device).eval()
-        self._torch = torch
+        resolved = self._load(cfg, AutoModel, progress)
         self.fingerprint = model_fingerprint(
             cfg, resolved, f"cal={cfg.calibration_center},{cfg.calibration_scale}"
         )
@@ -77,7 +60,12 @@ class EmbeddingScorer(TokenizerMixin):
     def similarity(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
         if not passages or not hypotheses:
             return np.zeros((len(passages), len(hypotheses)), dtype=np.float64)
-        return self.embed(passages).astype(np.float64) @ self.embed(hypotheses).astype(np.float64).T
+        sim = self.embed(passages).astype(np.float64) @ self.embed(hypotheses).astype(np.float64).T
+        # Keep hypothesis embeddings (few, reused every call); drop passages so memory
+        # does not grow with the corpus (the on-disk score cache covers re-runs).
+        keep = set(hypotheses)
+        self._cache = {t: v for t, v in self._cache.items() if t in keep}
+        return sim
 
     def score(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
         cos = self.similarity(passages, hypotheses)

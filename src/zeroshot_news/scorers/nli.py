@@ -18,12 +18,9 @@ from ..config import ConfigError, ModelConfig
 from .base import (
     TokenizerMixin,
     length_sorted_batches,
-    load_tokenizer,
     loading,
     model_fingerprint,
-    quiet_transformers,
     resolve_model,
-    select_device,
 )
 
 
@@ -42,25 +39,16 @@ def entailment_ids(label2id: dict[str, int], key: str = "model.name_or_path") ->
 
 class NLIScorer(TokenizerMixin):
     def __init__(self, cfg: ModelConfig, progress: bool = True):
-        import torch
         from transformers import AutoConfig, AutoModelForSequenceClassification
 
-        self.cfg = cfg
-        self.progress = progress
-        quiet_transformers(progress)
+        # The label check comes first: a model without an entailment label fails in
+        # well under a second, before its weights are read.
         resolved = resolve_model(cfg.name_or_path)
         with loading(resolved):
             config = AutoConfig.from_pretrained(resolved.path, local_files_only=resolved.local,
                                                 trust_remote_code=False)
         self.entail_id, self.contra_id = entailment_ids(dict(config.label2id))
-        self.tokenizer = load_tokenizer(resolved)
-        self.max_length = min(cfg.max_length, self.tokenizer.model_max_length)
-        self.device = select_device(cfg.device)
-        with loading(resolved):
-            self.model = AutoModelForSequenceClassification.from_pretrained(
-                resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False
-            ).to(self.device).eval()
-        self._torch = torch
+        self._load(cfg, AutoModelForSequenceClassification, progress)
         self.fingerprint = model_fingerprint(cfg, resolved, "nli-entail-vs-contra")
 
     def passage_budget(self, hypotheses: Sequence[str]) -> int:
