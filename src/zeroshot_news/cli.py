@@ -12,7 +12,7 @@ import sys
 
 from .config import ConfigError
 
-STAGES = ("ingest", "clean", "topic", "stance", "evaluate")
+STAGES = ("ingest", "clean", "topic", "stance", "evaluate", "benchmark")
 
 
 def _stage_main(name: str):
@@ -26,6 +26,8 @@ def _stage_main(name: str):
         from .stance import main
     elif name == "evaluate":
         from .evaluate import main
+    elif name == "benchmark":
+        from .benchmarks import main
     else:  # pragma: no cover - argparse restricts the choices
         raise KeyError(name)
     return main

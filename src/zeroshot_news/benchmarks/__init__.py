@@ -1,0 +1,124 @@
+"""Public benchmarks run with the project's own zero-shot setup (no training on them).
+
+    python -m zeroshot_news.benchmarks [--params params.yaml] [--metrics metrics/benchmark.json]
+
+``benchmark.name`` picks AG News (topic), FNC-1 (headline-body stance) or VAST (stance
+toward a free-text topic); ``benchmark.scorer`` picks the configured topic model
+(``model``) or the stance model (``stance.model``, falling back to ``model``). Writes
+the metrics with the published reference number next to them, per-item predictions
+with gold labels, and an (actual, predicted) table for DVC's confusion plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+
+from ..config import BenchmarkConfig, Config, ConfigError, load_config
+from ..io import atomic_path, write_json, write_parquet
+from ..scorers import build_scorer
+from . import agnews, fnc1, vast
+from .common import confusion_frame
+
+MODULES: dict[str, ModuleType] = {"agnews": agnews, "fnc1": fnc1, "vast": vast}
+
+
+def benchmark_section(cfg: Config) -> BenchmarkConfig:
+    if cfg.benchmark is None:
+        raise ConfigError("benchmark: no benchmark section; compose one, e.g. "
+                          "`python -m zeroshot_news compose benchmark=agnews -o params.yaml`")
+    return cfg.benchmark
+
+
+def run_benchmark(cfg: Config, progress: bool = True) -> tuple[dict, pd.DataFrame]:
+    """Run the configured benchmark: (metrics incl. model, reference and timing, predictions)."""
+    bench = benchmark_section(cfg)
+    model_cfg = cfg.model if bench.scorer == "model" else cfg.stance_model()
+    # The on-disk score cache pays off for a cross-encoder (each pair is a forward pass);
+    # a bi-encoder scores whole passage x hypothesis grids here (millions of cheap pairs
+    # for FNC-1), which would only bloat the cache.
+    cache = cfg.cache if model_cfg.backend == "nli" else None
+    scorer = build_scorer(model_cfg, progress=progress, cache=cache)
+    module = MODULES[bench.name]
+    start = time.perf_counter()
+    results, predictions = module.run(bench, scorer, cfg.passages.overlap_sentences, progress=progress)
+    seconds = time.perf_counter() - start
+    metrics = {
+        "benchmark": bench.name,
+        "path": bench.path,
+        "max_items": bench.max_items,
+        "sample_seed": bench.sample_seed,
+        "scorer": bench.scorer,
+        "model": {"backend": model_cfg.backend, "name_or_path": model_cfg.name_or_path,
+                  "fingerprint": scorer.fingerprint},
+        "reference": module.REFERENCE,
+        **results,
+        # Wall time of scoring (model loading excluded); depends on the machine.
+        "timing": {"seconds": round(seconds, 1), "items_per_s": round(len(predictions) / max(seconds, 1e-9), 2)},
+    }
+    if callable(getattr(scorer, "stats", None)):
+        metrics["score_cache"] = scorer.stats()
+    return metrics, predictions
+
+
+def summary(metrics: dict) -> str:
+    """A few lines for the terminal: the headline numbers next to the reference."""
+    head = (f"{metrics['benchmark']} [{metrics['model']['backend']}: {metrics['model']['name_or_path']}] "
+            f"{metrics['n_items']} items in {metrics['timing']['seconds']}s "
+            f"({metrics['timing']['items_per_s']} items/s)")
+    if metrics["benchmark"] == "agnews":
+        body = f"accuracy {metrics['accuracy']}, macro-F1 {metrics['macro_f1']}"
+    elif metrics["benchmark"] == "fnc1":
+        base = metrics["baselines"]
+        body = (f"FNC score {metrics['fnc_score']['relative_score']}% "
+                f"(all-unrelated {base['all_unrelated']['relative_score']}%, "
+                f"all-discuss {base['all_discuss']['relative_score']}%), macro-F1 {metrics['macro_f1']}")
+    else:
+        body = f"macro-F1 zero-shot {metrics['macro_f1_zero_shot']}, all {metrics['macro_f1_all']}"
+    if "score_cache" in metrics:
+        s = metrics["score_cache"]
+        head += f" (score cache: {s['hits']} pairs reused, {s['misses']} computed)"
+    ref = metrics["reference"]
+    ref_value = ref.get("value", ref.get("range"))
+    return (f"{head}\n  {body}\n  per-class F1 {metrics['per_class_f1']}\n"
+            f"  reference {ref['metric']} {ref_value}: {ref['what']}")
+
+
+# Machine- and history-dependent: printed, never written to the metrics file, so the
+# same inputs and params give the same metrics bytes.
+RUN_ONLY_KEYS = ("timing", "score_cache")
+
+
+def write_outputs(metrics: dict, predictions: pd.DataFrame, metrics_path: str, predictions_path: str,
+                  plots_dir: str) -> None:
+    write_json({k: v for k, v in metrics.items() if k not in RUN_ONLY_KEYS}, metrics_path)
+    write_parquet(predictions, predictions_path)
+    with atomic_path(Path(plots_dir) / "confusion.csv") as tmp:
+        confusion_frame(predictions["gold"], predictions["predicted"]).to_csv(tmp, index=False)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m zeroshot_news.benchmarks", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--metrics", default="metrics/benchmark.json")
+    ap.add_argument("--predictions", default="data/predictions/benchmark.parquet")
+    ap.add_argument("--plots-dir", default="plots/benchmark")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bars")
+    args = ap.parse_args(argv)
+    try:
+        cfg = load_config(args.params)
+        metrics, predictions = run_benchmark(cfg, progress=not args.no_progress)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    write_outputs(metrics, predictions, args.metrics, args.predictions, args.plots_dir)
+    print(summary(metrics), file=sys.stderr)
+
+
+__all__ = ["MODULES", "main", "run_benchmark"]

@@ -1,0 +1,158 @@
+"""A faster NLIScorer with identical scores, plus opt-in reduced-precision modes.
+
+``FastNLIScorer`` is a drop-in subclass of :class:`~.nli.NLIScorer`:
+
+* each distinct premise and hypothesis is tokenised once (not once per pair), and pair
+  inputs are assembled by concatenating token ids with the tokenizer's own pair
+  template (``[CLS] p [SEP] h [SEP]`` and its token_type_ids for BERT), which is
+  learned from the tokenizer and checked against it at start-up; a tokenizer whose
+  template cannot be reproduced falls back to the parent's code path;
+* identical (premise, hypothesis) pairs are run once;
+* batches are exactly the parent's (same length sort, same padding to the longest in
+  the batch), so fp32 logits are bit-identical to ``NLIScorer``.
+
+``precision="int8"`` (dynamic int8 quantisation of every Linear layer) and
+``precision="bf16"`` (CPU autocast) are measured options only: they change scores
+(see benchmarks/README.md) and get their own fingerprint, so a score cache never
+mixes them with fp32 scores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from ..config import ModelConfig
+from .base import length_sorted_batches
+from .nli import NLIScorer
+
+PRECISIONS = ("fp32", "int8", "bf16")
+
+
+@dataclass(frozen=True)
+class PairTemplate:
+    """Special tokens around a pair, and the token type of each part."""
+
+    prefix: tuple[int, ...]
+    middle: tuple[int, ...]
+    suffix: tuple[int, ...]
+    types: tuple[int, int, int, int, int]  # prefix, first, middle, second, suffix
+    has_types: bool
+
+    def build(self, a: Sequence[int], b: Sequence[int]) -> tuple[list[int], list[int]]:
+        ids = [*self.prefix, *a, *self.middle, *b, *self.suffix]
+        t = self.types
+        types = ([t[0]] * len(self.prefix) + [t[1]] * len(a) + [t[2]] * len(self.middle)
+                 + [t[3]] * len(b) + [t[4]] * len(self.suffix))
+        return ids, types
+
+
+def _uniform(values: Sequence[int]) -> int | None:
+    return values[0] if values and all(v == values[0] for v in values) else (0 if not values else None)
+
+
+def learn_pair_template(tokenizer, probes: Sequence[tuple[str, str]] | None = None) -> PairTemplate | None:
+    """The tokenizer's pair layout, or None when concatenation cannot reproduce it exactly."""
+    probes = list(probes or [("The talks began in Geneva.", "This text is about diplomacy."),
+                             ("a", "b c d"), ("Élan, 42 — x!", "Troops.")])
+    a_ids = tokenizer(probes[0][0], add_special_tokens=False)["input_ids"]
+    b_ids = tokenizer(probes[0][1], add_special_tokens=False)["input_ids"]
+    enc = tokenizer(probes[0][0], probes[0][1], return_token_type_ids=True)
+    ids, types = list(enc["input_ids"]), list(enc.get("token_type_ids") or [0] * len(enc["input_ids"]))
+    # Locate a, then b after it.
+    start_a = next((i for i in range(len(ids)) if ids[i:i + len(a_ids)] == a_ids), None)
+    if start_a is None:
+        return None
+    end_a = start_a + len(a_ids)
+    start_b = next((i for i in range(end_a, len(ids)) if ids[i:i + len(b_ids)] == b_ids), None)
+    if start_b is None:
+        return None
+    end_b = start_b + len(b_ids)
+    parts = [(0, start_a), (start_a, end_a), (end_a, start_b), (start_b, end_b), (end_b, len(ids))]
+    part_types = [_uniform(types[s:e]) for s, e in parts]
+    if any(t is None for t in part_types):
+        return None
+    template = PairTemplate(tuple(ids[:start_a]), tuple(ids[end_a:start_b]), tuple(ids[end_b:]),
+                            tuple(int(t) for t in part_types), "token_type_ids" in enc)  # type: ignore[arg-type]
+    for a, b in probes:
+        want = tokenizer(a, b, return_token_type_ids=True)
+        got_ids, got_types = template.build(tokenizer(a, add_special_tokens=False)["input_ids"],
+                                            tokenizer(b, add_special_tokens=False)["input_ids"])
+        if got_ids != list(want["input_ids"]):
+            return None
+        if template.has_types and got_types != list(want["token_type_ids"]):
+            return None
+    return template
+
+
+class FastNLIScorer(NLIScorer):
+    def __init__(self, cfg: ModelConfig, progress: bool = True, precision: str = "fp32",
+                 threads: int | None = None):
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        super().__init__(cfg, progress)
+        torch = self._torch
+        if threads:
+            torch.set_num_threads(int(threads))
+        self.precision = precision
+        if precision == "int8":
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+        if precision != "fp32":
+            self.fingerprint = hashlib.sha256(f"{self.fingerprint}|{precision}".encode()).hexdigest()[:16]
+        self.template = learn_pair_template(self.tokenizer)
+        self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+
+    def _ids(self, texts: list[str]) -> dict[str, list[int]]:
+        enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return dict(zip(texts, enc, strict=True))
+
+    def logits(self, premises: Sequence[str], hypotheses: Sequence[str], desc: str = "nli") -> np.ndarray:
+        if self.template is None:
+            return super().logits(premises, hypotheses, desc)
+        torch = self._torch
+        n_labels = self.model.config.num_labels
+        if len(premises) == 0:
+            return np.zeros((0, n_labels), dtype=np.float32)
+        # Each distinct pair once; each distinct text tokenised once.
+        pair_index: dict[tuple[str, str], int] = {}
+        inverse = np.fromiter((pair_index.setdefault(pair, len(pair_index))
+                               for pair in zip(premises, hypotheses, strict=True)),
+                              dtype=np.intp, count=len(premises))
+        pairs = list(pair_index)
+        p_ids = self._ids(sorted({p for p, _ in pairs}))
+        h_ids = self._ids(sorted({h for _, h in pairs}))
+        lengths = [len(p_ids[p]) + len(h_ids[h]) for p, h in pairs]
+        specials = len(self.template.prefix) + len(self.template.middle) + len(self.template.suffix)
+        longest = max(lengths) + specials
+        if longest > self.max_length:
+            raise ValueError(f"pair of {longest} tokens exceeds max_length={self.max_length}; "
+                             "split passages with this scorer's split() first")
+        out = np.zeros((len(pairs), n_labels), dtype=np.float32)
+        batches = list(length_sorted_batches(lengths, self.cfg.batch_size))
+        cuda = self.device.startswith("cuda")
+        bf16_cpu = self.precision == "bf16" and not cuda
+        with torch.inference_mode():
+            for idx in tqdm(batches, desc=desc, unit="batch", disable=not self.progress or len(batches) < 2):
+                width = max(lengths[i] for i in idx) + specials
+                ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
+                types = np.zeros((len(idx), width), dtype=np.int64)
+                mask = np.zeros((len(idx), width), dtype=np.int64)
+                for row, i in enumerate(idx):
+                    p, h = pairs[i]
+                    a, t = self.template.build(p_ids[p], h_ids[h])
+                    ids[row, : len(a)] = a
+                    types[row, : len(t)] = t
+                    mask[row, : len(a)] = 1
+                inputs = {"input_ids": torch.from_numpy(ids).to(self.device),
+                          "attention_mask": torch.from_numpy(mask).to(self.device)}
+                if self.template.has_types:
+                    inputs["token_type_ids"] = torch.from_numpy(types).to(self.device)
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda), \
+                        torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_cpu):
+                    logits = self.model(**inputs).logits
+                out[idx] = logits.float().cpu().numpy()
+        return out[inverse]

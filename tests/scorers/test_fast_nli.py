@@ -1,0 +1,67 @@
+"""FastNLIScorer: bit-identical to NLIScorer in fp32; its pair template matches the tokenizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from zeroshot_news.config import ModelConfig
+from zeroshot_news.scorers.fast_nli import FastNLIScorer, learn_pair_template
+from zeroshot_news.scorers.nli import NLIScorer
+
+PASSAGES = ["Russia held military exercises in Tajikistan.", "The talks with the Taliban begin in Moscow.",
+            "A short one.", "Russia held military exercises in Tajikistan."]
+HYPOTHESES = ["This text is about the military.", "This text is about diplomacy.", "Sport."]
+
+
+def _cfg(path, **kw) -> ModelConfig:
+    return ModelConfig(backend="nli", name_or_path=str(path), batch_size=2, max_length=64, device="cpu", **kw)
+
+
+def test_fp32_is_identical_to_nli_scorer(tiny_nli):
+    slow, fast = NLIScorer(_cfg(tiny_nli), progress=False), FastNLIScorer(_cfg(tiny_nli), progress=False)
+    assert fast.template is not None and fast.fingerprint == slow.fingerprint
+    assert np.array_equal(fast.score(PASSAGES[:3], HYPOTHESES), slow.score(PASSAGES[:3], HYPOTHESES))
+    # Duplicate pairs are run once and still land in place.
+    dup = fast.score(PASSAGES, HYPOTHESES)
+    assert np.allclose(dup[3], dup[0], atol=0) and np.allclose(dup, slow.score(PASSAGES, HYPOTHESES), atol=1e-6)
+    with pytest.raises(ValueError, match="exceeds max_length"):
+        fast.score(["word " * 200], HYPOTHESES)
+
+
+def test_template_reproduces_the_tokenizer(tiny_nli):
+    scorer = FastNLIScorer(_cfg(tiny_nli), progress=False)
+    tok, template = scorer.tokenizer, scorer.template
+    for p, h in [(p, h) for p in PASSAGES for h in HYPOTHESES]:
+        want = tok(p, h, return_token_type_ids=True)
+        ids, types = template.build(tok(p, add_special_tokens=False)["input_ids"],
+                                    tok(h, add_special_tokens=False)["input_ids"])
+        assert ids == want["input_ids"] and types == want["token_type_ids"]
+
+
+def test_unreproducible_template_falls_back(tiny_nli):
+    class Odd:
+        """A tokenizer whose pair encoding is not a concatenation of the single encodings."""
+
+        def __call__(self, a, b=None, add_special_tokens=True, return_token_type_ids=False):
+            ids = [ord(c) for c in a] + ([0] + [ord(c) + 1 for c in b] if b is not None else [])
+            out = {"input_ids": ids}
+            if return_token_type_ids:
+                out["token_type_ids"] = [0] * len(ids)
+            return out
+
+    assert learn_pair_template(Odd()) is None
+    scorer = FastNLIScorer(_cfg(tiny_nli), progress=False)
+    scorer.template = None
+    assert np.allclose(scorer.score(PASSAGES[:2], HYPOTHESES),
+                       NLIScorer(_cfg(tiny_nli), progress=False).score(PASSAGES[:2], HYPOTHESES), atol=0)
+
+
+def test_reduced_precision_modes_get_their_own_fingerprint(tiny_nli):
+    base = FastNLIScorer(_cfg(tiny_nli), progress=False)
+    q = FastNLIScorer(_cfg(tiny_nli), progress=False, precision="int8")
+    assert q.fingerprint != base.fingerprint
+    scores = q.score(PASSAGES[:2], HYPOTHESES)
+    assert scores.shape == (2, 3) and np.all((scores >= 0) & (scores <= 1))
+    with pytest.raises(ValueError, match="precision"):
+        FastNLIScorer(_cfg(tiny_nli), progress=False, precision="fp8")
