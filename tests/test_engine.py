@@ -18,9 +18,10 @@ from .conftest import REPO
 
 
 @pytest.fixture
-def setup(tmp_path, tiny_encoder, seed_text):
-    cfg = parse_config(compose_config(REPO / "conf", [f"model.name_or_path={tiny_encoder}", "model.max_length=128",
-                                                      "cache.enabled=false"]))
+def setup(tmp_path, tiny_encoder, tiny_nli, seed_text):
+    cfg = parse_config(compose_config(REPO / "conf", [
+        f"model.name_or_path={tiny_encoder}", "model.max_length=128", f"stance.model.name_or_path={tiny_nli}",
+        "stance.model.max_length=128", "cache.enabled=false"]))
     body = seed_text.split("\n", 4)[4]
     rows = [{"doc_id": f"d{i:02d}", "title": f"Talks round {i} with the Taliban in Moscow",
              "body": body.replace("Moscow", ["Moscow", "the Kremlin", "Kiev"][i % 3]) + f" Round {i}."}
@@ -61,7 +62,8 @@ def test_chunked_stream_matches_in_memory(setup, tmp_path):
     whole = classify_topics(articles, worker.scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False)
     _assert_same(whole.topics, got["topics"])
     assert whole.passages.equals(got["p"])
-    stance = classify_stance(articles, worker.scorer, cfg.stance, cfg.passages, progress=False).stance
+    stance_scorer = StanceWorker(cfg).scorer
+    stance = classify_stance(articles, stance_scorer, cfg.stance, cfg.passages, progress=False).stance
     _assert_same(stance, got["stance"])
     assert got["stance"]["doc_id"].tolist()[:4] == ["d00"] * 4  # doc-major, whatever the chunking
 
