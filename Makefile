@@ -17,8 +17,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+# Stage commands call `python`: the venv's bin goes first on PATH.
 run: install
-	$(BIN)/dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 
 test: install
 	$(BIN)/python -m pytest

@@ -22,9 +22,8 @@ def _run(args: list[str]) -> int:
 
 
 @pytest.fixture
-def tiny_overrides(tiny_encoder, tiny_nli, tmp_path) -> list[str]:
+def tiny_overrides(tiny_encoder, tmp_path) -> list[str]:
     return ["--config-dir", str(REPO / "conf"), "-q", f"model.name_or_path={tiny_encoder}", "model.max_length=128",
-            f"stance.model.name_or_path={tiny_nli}", "stance.model.max_length=128",
             f"cache.path={tmp_path / 'cache.sqlite'}"]
 
 

@@ -20,8 +20,8 @@ from .conftest import REPO
 @pytest.fixture
 def setup(tmp_path, tiny_encoder, tiny_nli, seed_text):
     cfg = parse_config(compose_config(REPO / "conf", [
-        f"model.name_or_path={tiny_encoder}", "model.max_length=128", f"stance.model.name_or_path={tiny_nli}",
-        "stance.model.max_length=128", "cache.enabled=false"]))
+        f"model.name_or_path={tiny_encoder}", "model.max_length=128", "stance=nli",
+        f"stance.model.name_or_path={tiny_nli}", "stance.model.max_length=128", "cache.enabled=false"]))
     body = seed_text.split("\n", 4)[4]
     rows = [{"doc_id": f"d{i:02d}", "title": f"Talks round {i} with the Taliban in Moscow",
              "body": body.replace("Moscow", ["Moscow", "the Kremlin", "Kiev"][i % 3]) + f" Round {i}."}

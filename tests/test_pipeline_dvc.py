@@ -56,9 +56,6 @@ def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
     emb = yaml.safe_load((root / "conf" / "model" / "embedding.yaml").read_text())
     emb.update(name_or_path=str(tiny_encoder), max_length=128)
     (root / "conf" / "model" / "embedding.yaml").write_text(yaml.safe_dump(emb))
-    stance = yaml.safe_load((root / "conf" / "stance" / "default.yaml").read_text())
-    stance["model"].update(name_or_path=str(tiny_nli), max_length=128)
-    (root / "conf" / "stance" / "default.yaml").write_text(yaml.safe_dump(stance))
     # Stages list the committed default NLI model as a dep; the tiny copy stands in for it.
     shutil.copytree(tiny_nli, root / "models" / "nli-minilm")
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
