@@ -37,6 +37,20 @@ SCHEMA_VERSION = 1
 _CHUNK = 500  # rows per executemany into the temporary key tables
 
 
+def _retry(fn, timeout: float):
+    """Run ``fn`` until SQLite stops answering "locked" (journal-mode switches ignore busy_timeout)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def text_key(text: str) -> bytes:
     """sha256 of the UTF-8 text: the 32-byte key of a passage or a hypothesis."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
@@ -57,7 +71,7 @@ class ScoreCache:
         self._con = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False)
         con = self._con
         con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        con.execute("PRAGMA journal_mode = WAL")
+        _retry(lambda: con.execute("PRAGMA journal_mode = WAL"), timeout)
         con.execute("PRAGMA synchronous = NORMAL")
         con.execute("PRAGMA temp_store = MEMORY")
         con.execute("BEGIN IMMEDIATE")
@@ -77,8 +91,6 @@ class ScoreCache:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-        con.execute("CREATE TEMP TABLE IF NOT EXISTS want_p (i INTEGER NOT NULL, k BLOB NOT NULL)")
-        con.execute("CREATE TEMP TABLE IF NOT EXISTS want_h (j INTEGER NOT NULL, k BLOB NOT NULL)")
 
     # -- lookups and inserts ------------------------------------------------------------
 
@@ -93,31 +105,25 @@ class ScoreCache:
         found = np.zeros(values.shape, dtype=bool)
         if not p_keys or not h_keys:
             return values, found
+        p_index = {k: i for i, k in enumerate(p_keys)}
+        h_index = {k: j for j, k in enumerate(h_keys)}
         with self._lock:
-            con = self._con
-            con.execute("BEGIN")  # one consistent snapshot; temp tables are private to this connection
-            try:
-                con.execute("DELETE FROM want_p")
-                con.execute("DELETE FROM want_h")
-                for start in range(0, len(p_keys), _CHUNK):
-                    con.executemany("INSERT INTO want_p VALUES (?, ?)",
-                                    enumerate(p_keys[start:start + _CHUNK], start))
-                con.executemany("INSERT INTO want_h VALUES (?, ?)", enumerate(h_keys))
-                rows = con.execute(
-                    "SELECT want_p.i, want_h.j, s.v FROM want_p CROSS JOIN want_h"
-                    " JOIN scores AS s ON s.fp = ? AND s.p = want_p.k AND s.h = want_h.k",
-                    (fingerprint,),
+            # Plain SELECTs only (no temp-table writes inside a read transaction): a
+            # reader never has to upgrade its lock, so concurrent writers cannot make
+            # it fail with "database is locked".
+            keys = list(p_index)
+            for start in range(0, len(keys), _CHUNK):
+                chunk = keys[start:start + _CHUNK]
+                rows = self._con.execute(
+                    f"SELECT p, h, v FROM scores WHERE fp = ? AND p IN ({','.join('?' * len(chunk))})",
+                    (fingerprint, *chunk),
                 ).fetchall()
-                con.execute("DELETE FROM want_p")
-                con.execute("DELETE FROM want_h")
-            finally:
-                con.execute("COMMIT")
-            if rows:
-                arr = np.array(rows, dtype=np.float64)
-                i, j = arr[:, 0].astype(np.intp), arr[:, 1].astype(np.intp)
-                # Float columns read back as Python floats (exact doubles): assign from them directly.
-                values[i, j] = [r[2] for r in rows]
-                found[i, j] = True
+                for p, h, v in rows:
+                    j = h_index.get(h)
+                    if j is not None:
+                        i = p_index[p]
+                        values[i, j] = v
+                        found[i, j] = True
             n_found = int(found.sum())
             self._hits += n_found
             self._misses += found.size - n_found
