@@ -18,20 +18,9 @@ def build_scorer(cfg: ModelConfig, progress: bool = True, cache: CacheConfig | N
         from .nli import NLIScorer
 
         scorer = NLIScorer(cfg, progress=progress)
-    if cache is not None and cache.enabled:
-        from .cache import CachedScorer, ScoreCache
+    from .cache import maybe_cached
 
-        return CachedScorer(scorer, ScoreCache(cache.path))
-    return scorer
+    return maybe_cached(scorer, cache)
 
 
-def cache_summary(scorer: PairScorer) -> str:
-    """' (cache: H hits, M misses)' for a cached scorer, '' otherwise."""
-    stats = getattr(scorer, "stats", None)
-    if not callable(stats):
-        return ""
-    s = stats()
-    return f" (score cache: {s['hits']} pairs reused, {s['misses']} computed)"
-
-
-__all__ = ["PairScorer", "build_scorer", "cache_summary", "resolve_model"]
+__all__ = ["PairScorer", "build_scorer", "resolve_model"]
