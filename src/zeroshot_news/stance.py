@@ -16,6 +16,7 @@ import json
 import re
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -99,10 +100,14 @@ def decide_none(cfg: StanceConfig, mentioned: bool, relevance: float | None) -> 
     return not (mentioned and relevant)  # alias_and_relevance
 
 
-def class_scores(scores: np.ndarray, classes: list[str]) -> np.ndarray:
-    """[P, H] hypothesis scores -> [P, 3] favor/against/neutral, each row summing to 1."""
-    cols = np.stack([scores[:, [i for i, c in enumerate(classes) if c == cls]].mean(axis=1)
-                     for cls in CLASSES], axis=1)
+def class_scores(scores: np.ndarray, label_of: Sequence[str], classes: Sequence[str] = CLASSES) -> np.ndarray:
+    """[P, H] hypothesis scores -> [P, C]: mean over each class's templates, rows summing to 1.
+
+    Normalising makes classes comparable although the scorer gives independent
+    probabilities. Shared with the stance benchmarks.
+    """
+    cols = np.stack([scores[:, [i for i, c in enumerate(label_of) if c == cls]].mean(axis=1)
+                     for cls in classes], axis=1)
     return cols / np.clip(cols.sum(axis=1, keepdims=True), 1e-12, None)
 
 

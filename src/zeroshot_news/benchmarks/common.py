@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from ..config import BenchmarkConfig, ConfigError
 from ..scorers import PairScorer
+from ..stance import class_scores
 
 SCORE_DECIMALS = 6  # as in the topic/stance stages: byte-stable outputs
 GRID_BLOCK = 512  # passages per call when a bi-encoder scores a full grid (bounds memory)
@@ -65,17 +66,6 @@ def class_hypotheses(templates: dict[str, list[str]], classes: Sequence[str], su
 def class_of(templates: dict[str, list[str]], classes: Sequence[str]) -> list[str]:
     """The class of each hypothesis produced by :func:`class_hypotheses`."""
     return [cls for cls in classes for _ in templates[cls]]
-
-
-def class_scores(scores: np.ndarray, label_of: Sequence[str], classes: Sequence[str]) -> np.ndarray:
-    """[N, H] hypothesis scores -> [N, C]: mean over a class's templates, rows summing to 1.
-
-    Normalising makes classes comparable although the scorer gives independent
-    probabilities (as in the stance stage).
-    """
-    cols = np.stack([scores[:, [i for i, c in enumerate(label_of) if c == cls]].mean(axis=1)
-                     for cls in classes], axis=1)
-    return cols / np.clip(cols.sum(axis=1, keepdims=True), 1e-12, None)
 
 
 def claim_text(text: str) -> str:
