@@ -4,15 +4,18 @@ Prints articles/second and peak memory for each contender, each run in a fresh
 subprocess (peak RSS = that process's ru_maxrss), on the same articles, taxonomy
 label descriptions and NLI model:
 
-  a        transformers ZeroShotClassificationPipeline, as documented (multi_label=True,
-           hypothesis_template, batch_size); it silently truncates each article to the
-           model's max length (only the first ~512 tokens are read)
-  b        the project's nli backend (NLIScorer) through zeroshot_news.topic.classify_topics,
-           no cache: every passage of every article is scored
-  b_fast   FastNLIScorer (scorers/fast_nli.py), fp32: bit-identical scores to b
-  b_int8   FastNLIScorer, dynamic int8 quantisation (optional; changes scores)
-  b_bf16   FastNLIScorer, CPU bf16 autocast (optional; changes scores)
-  c        the project's embedding backend through classify_topics, no cache
+  a            transformers ZeroShotClassificationPipeline, as documented (multi_label=True,
+               hypothesis_template, batch_size); it silently truncates each article to the
+               model's max length (only the first ~512 tokens are read)
+  b            the project's nli backend as configured (conf/model/nli.yaml: runtime, precision)
+               through zeroshot_news.topic.classify_topics, no cache: every passage is scored
+  b_ref        NLIScorer, the plain reference implementation (torch, tokenizer per batch)
+  b_torch      FastNLIScorer, torch fp32: bit-identical scores to b_ref
+  b_onnx       FastNLIScorer, ONNX Runtime fp32 (scores equal to b_ref within ~1e-6)
+  b_int8       FastNLIScorer, torch dynamic int8 quantisation (optional; changes scores)
+  b_onnx_int8  FastNLIScorer, ONNX Runtime dynamic per-channel int8 (optional; changes scores)
+  b_bf16       FastNLIScorer, torch CPU bf16 autocast (optional; changes scores)
+  c            the project's embedding backend through classify_topics, no cache
 
 Then: (a) vs (b) score equality on texts short enough not to be split (article titles),
 and the incremental case with the score cache (N articles, then N + 10, then N + 10 again).
@@ -35,8 +38,12 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-CONTENDERS = ["a", "b", "b_fast", "b_int8", "b_bf16", "c"]
-DEFAULT_CONTENDERS = "a,b,b_fast,c"
+# name -> (runtime, precision) of FastNLIScorer; "b" is whatever conf/model/nli.yaml says.
+NLI_MODES = {"b_torch": ("torch", "fp32"), "b_onnx": ("onnx", "fp32"), "b_int8": ("torch", "int8"),
+             "b_onnx_int8": ("onnx", "int8"), "b_bf16": ("torch", "bf16")}
+CONTENDERS = ["a", "b", "b_ref", *NLI_MODES, "c"]
+DEFAULT_CONTENDERS = "a,b_ref,b_torch,b_onnx,b_onnx_int8,c"
+EXACT = ("b_ref", "b_torch", "b_onnx")  # the modes meant to reproduce the pipeline's scores
 
 
 def peak_rss_mb() -> float:
@@ -53,31 +60,39 @@ def cpu_s() -> float:
 
 
 def _setup(args):
+    import dataclasses
+
     import torch
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from zeroshot_news.config import ModelConfig, load_config
+    from zeroshot_news.config import ModelConfig, compose_config, load_config, parse_config
     from zeroshot_news.io import read_parquet
 
     cfg = load_config(str(REPO / "params.yaml"))
     articles = read_parquet(args.articles).head(args.n + args.extra).reset_index(drop=True)
-    nli_cfg = ModelConfig(backend="nli", name_or_path=args.model, batch_size=args.batch_size,
-                          max_length=args.max_length, device="cpu")
+    # runtime, precision, export_dir as shipped in conf/model/nli.yaml
+    configured = parse_config(compose_config(REPO / "conf", ["model=nli"])).model
+    nli_cfg = dataclasses.replace(configured, name_or_path=args.model, batch_size=args.batch_size,
+                                  max_length=args.max_length, device="cpu")
     emb_cfg = ModelConfig(backend="embedding", name_or_path=args.embedding_model, batch_size=args.batch_size,
                           max_length=args.max_length, device="cpu")
     return cfg, articles, nli_cfg, emb_cfg
 
 
 def _nli_scorer(name: str, nli_cfg, threads):
-    if name == "b":
-        from zeroshot_news.scorers.nli import NLIScorer
+    import dataclasses
 
-        return NLIScorer(nli_cfg, progress=False)
     from zeroshot_news.scorers.fast_nli import FastNLIScorer
 
-    precision = {"b_fast": "fp32", "b_int8": "int8", "b_bf16": "bf16"}[name]
-    return FastNLIScorer(nli_cfg, progress=False, precision=precision, threads=threads)
+    if name == "b_ref":
+        from zeroshot_news.scorers.nli import NLIScorer
+
+        return NLIScorer(dataclasses.replace(nli_cfg, runtime="torch", precision="fp32"), progress=False)
+    if name != "b":
+        runtime, precision = NLI_MODES[name]
+        nli_cfg = dataclasses.replace(nli_cfg, runtime=runtime, precision=precision)
+    return FastNLIScorer(nli_cfg, progress=False, threads=threads)
 
 
 def _topic_run(scorer, articles, cfg):
@@ -118,7 +133,7 @@ def worker(args) -> dict:
         out["cpu_s"] = cpu_s() - cpu0
         out["pairs"] = len(texts) * len(labels)
         scores = np.array([[dict(zip(r["labels"], r["scores"], strict=True))[lab] for lab in labels] for r in res])
-    elif args.worker in ("b", "b_fast", "b_int8", "b_bf16", "c"):
+    elif args.worker in CONTENDERS:
         if args.worker == "c":
             from zeroshot_news.scorers.embedding import EmbeddingScorer
 
@@ -136,6 +151,8 @@ def worker(args) -> dict:
         out["passages"] = int(result.report["passages"])
         out["pairs"] = int(result.report["pairs_scored"])
         scores = np.array(result.topics["score"], dtype=np.float64)
+        if args.worker != "c":
+            out["mode"] = f"{getattr(scorer, 'runtime', 'torch')}-{getattr(scorer, 'precision', 'fp32')}"
         out["passage_scores_file"] = str(Path(args.tmp) / f"{args.worker}.npy")
         np.save(out["passage_scores_file"], np.array([s for ps in result.topics["passage_scores"] for s in ps]))
     elif args.worker == "equality":
@@ -153,21 +170,19 @@ def worker(args) -> dict:
 
 
 def equality(args, articles, labels, hypotheses, nli_cfg, cfg) -> dict:
-    """(a) vs (b) on titles: short texts that neither side splits or truncates."""
+    """(a) vs the exact NLI modes on titles: short texts that neither side splits or truncates."""
     from transformers import pipeline
-
-    from zeroshot_news.scorers.fast_nli import FastNLIScorer
-    from zeroshot_news.scorers.nli import NLIScorer
 
     titles = [t for t in articles["title"] if t.strip()][: args.n]
     pipe = pipeline("zero-shot-classification", model=args.model, device="cpu", batch_size=args.batch_size)
     res = pipe(titles, candidate_labels=labels, hypothesis_template=cfg.taxonomy.hypothesis_template,
                multi_label=True)
     a = np.array([[dict(zip(r["labels"], r["scores"], strict=True))[lab] for lab in labels] for r in res])
-    b = NLIScorer(nli_cfg, progress=False).score(titles, hypotheses)
-    fast = FastNLIScorer(nli_cfg, progress=False).score(titles, hypotheses)
-    return {"titles": len(titles), "max_abs_diff_a_b": float(np.abs(a - b).max()),
-            "max_abs_diff_b_fast": float(np.abs(b - fast).max())}
+    out: dict = {"titles": len(titles)}
+    for name in ("b", *EXACT):
+        got = _nli_scorer(name, nli_cfg, args.threads).score(titles, hypotheses)
+        out[f"max_abs_diff_a_{name}"] = float(np.abs(a - got).max())
+    return out
 
 
 def incremental(args, cfg, nli_cfg) -> dict:
@@ -228,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-length", type=int, default=256, help="project scorers' max_length (params.yaml)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--contenders", default=DEFAULT_CONTENDERS, help=f"comma list of {CONTENDERS}")
-    ap.add_argument("--incremental-scorer", default="b", choices=["b", "b_fast"])
+    ap.add_argument("--incremental-scorer", default="b", choices=["b", *NLI_MODES])
     ap.add_argument("--skip", default="", help="comma list of: equality, incremental")
     ap.add_argument("--json", help="also write all results here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -249,10 +264,10 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             results[name] = run_worker(name, args, tmp)
         for name in names:
-            if name.startswith("b_") and "b" in results:
-                ref = np.load(results["b"]["passage_scores_file"])
+            if name.startswith("b") and "b_ref" in results:
+                ref = np.load(results["b_ref"]["passage_scores_file"])
                 got = np.load(results[name]["passage_scores_file"])
-                results[name]["max_abs_diff_vs_b"] = float(np.abs(ref - got).max())
+                results[name]["max_abs_diff_vs_b_ref"] = float(np.abs(ref - got).max())
         if "equality" not in skip:
             results["equality"] = run_worker("equality", args, tmp)
         if "incremental" not in skip:
@@ -264,27 +279,30 @@ def main(argv: list[str] | None = None) -> None:
 
 def report(results: dict, args) -> None:
     print(f"\n{args.n} articles, {args.batch_size} per batch, model {args.model}")
-    print(f"{'contender':<10} {'articles/s':>10} {'classify s':>10} {'CPU s':>7} {'load s':>7} {'pairs':>7} "
-          f"{'peak RSS MB':>11} {'max|d| vs b':>11}")
+    print(f"{'contender':<12} {'mode':<11} {'articles/s':>10} {'classify s':>10} {'CPU s':>7} {'load s':>7} "
+          f"{'pairs':>6} {'peak RSS MB':>11} {'max|d| vs b_ref':>15}")
     for name, r in results.items():
         if name in ("equality", "incremental"):
             continue
-        diff = r.get("max_abs_diff_vs_b")
+        diff = r.get("max_abs_diff_vs_b_ref")
         diff_s = "" if diff is None else f"{diff:.2e}"
-        print(f"{name:<10} {r['articles_per_s']:>10.3f} {r['classify_s']:>10.1f} {r['cpu_s']:>7.1f} "
-              f"{r['load_s']:>7.1f} {r['pairs']:>7} {r['peak_rss_mb']:>11.0f} {diff_s:>11}")
+        print(f"{name:<12} {r.get('mode', ''):<11} {r['articles_per_s']:>10.3f} {r['classify_s']:>10.1f} "
+              f"{r['cpu_s']:>7.1f} {r['load_s']:>7.1f} {r['pairs']:>6} {r['peak_rss_mb']:>11.0f} {diff_s:>15}")
     if "a" in results:
         a = results["a"]
         print(f"(a) truncated {a['truncated_articles']}/{a['articles']} articles to the model's max length")
         for name in results:
             if name.startswith("b") or name == "c":
                 r = results[name]
+                exact = "equal scores" if name in EXACT or (name == "b" and r.get("mode", "").endswith("fp32")) \
+                    else "scores differ"
                 print(f"ratio {name}/a: articles/s {r['articles_per_s'] / a['articles_per_s']:.2f}, "
-                      f"by CPU time {a['cpu_s'] / r['cpu_s']:.2f}")
+                      f"by CPU time {a['cpu_s'] / r['cpu_s']:.2f}  ({exact})")
     if "equality" in results:
         e = results["equality"]
-        print(f"equality on {e['titles']} titles: max |a - b| = {e['max_abs_diff_a_b']:.2e}, "
-              f"max |b - b_fast| = {e['max_abs_diff_b_fast']:.2e}")
+        prefix = "max_abs_diff_a_"
+        diffs = ", ".join(f"max |a - {k[len(prefix):]}| = {v:.2e}" for k, v in e.items() if k.startswith(prefix))
+        print(f"equality on {e['titles']} titles (no splitting, no truncation): {diffs}")
     if "incremental" in results:
         i = results["incremental"]
         print(f"incremental ({args.incremental_scorer} + cache): first {i['n']} articles {i['first_s']:.1f}s "

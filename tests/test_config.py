@@ -75,6 +75,9 @@ def _broken(composed, path, value):
     (("model", "batch_size"), "big", r"model\.batch_size: expected an integer"),
     (("model", "backend"), "svm", r"model\.backend: must be one of"),
     (("model", "device"), "gpu0", r"model\.device"),
+    (("model", "runtime"), "tensorrt", r"model\.runtime: must be one of"),
+    (("model", "runtime"), "onnx", r"model\.runtime/precision: only the nli backend"),
+    (("model", "precision"), "int4", r"model\.precision: must be one of"),
     (("taxonomy", "hypothesis_template"), "no placeholder", r"taxonomy\.hypothesis_template"),
     (("taxonomy", "labels"), [], r"taxonomy\.labels"),
     (("stance", "none_rule"), "sometimes", r"stance\.none_rule"),
@@ -109,3 +112,15 @@ def test_load_config_reads_params_yaml(tmp_path):
     (tmp_path / "params.yaml").write_text("- just\n- a list\n")
     with pytest.raises(ConfigError, match="mapping"):
         load_config(tmp_path / "params.yaml")
+
+
+def test_onnx_runtime_needs_the_cpu_and_no_bf16():
+    from zeroshot_news.config import ModelConfig
+
+    with pytest.raises(ConfigError, match=r"onnx runs on the CPU"):
+        ModelConfig(backend="nli", name_or_path="m", runtime="onnx", device="cuda").validate("model")
+    with pytest.raises(ConfigError, match=r"bf16 is a torch runtime option"):
+        ModelConfig(backend="nli", name_or_path="m", runtime="onnx", precision="bf16").validate("model")
+    ModelConfig(backend="nli", name_or_path="m", runtime="onnx", precision="int8").validate("model")
+    with pytest.raises(ConfigError, match=r"bf16"):
+        ModelConfig(backend="nli", name_or_path="m", runtime="auto", precision="bf16").validate("model")

@@ -179,8 +179,22 @@ class ModelConfig:
     # Embedding backend only: p = sigmoid(scale * (cosine - center)); see scorers/embedding.py.
     calibration_center: float = 0.25
     calibration_scale: float = 20.0
+    # NLI backend only. torch: eager PyTorch. onnx: ONNX Runtime on CPU (graph exported
+    # once into export_dir; fp32 scores equal torch's to ~1e-6, faster on CPU).
+    # auto: onnx when the device is the CPU, torch (bf16 autocast) on a GPU.
+    runtime: Literal["torch", "onnx", "auto"] = "torch"
+    # fp32 is exact. int8 (dynamic quantisation) and bf16 (torch CPU autocast) are
+    # measured opt-in modes that move scores; see benchmarks/README.md.
+    precision: Literal["fp32", "int8", "bf16"] = "fp32"
+    export_dir: str = "data/cache/onnx"
 
     def validate(self, key: str) -> None:
+        if self.backend != "nli" and (self.runtime, self.precision) != ("torch", "fp32"):
+            raise ConfigError(f"{key}.runtime/precision: only the nli backend has runtime/precision options")
+        if self.runtime == "onnx" and self.device not in ("auto", "cpu"):
+            raise ConfigError(f"{key}.runtime: onnx runs on the CPU; use device=cpu/auto, or runtime=torch on GPU")
+        if self.runtime != "torch" and self.precision == "bf16":
+            raise ConfigError(f"{key}.precision: bf16 is a torch runtime option (use fp32 or int8 with onnx)")
         if self.batch_size < 1:
             raise ConfigError(f"{key}.batch_size: must be >= 1")
         if not 16 <= self.max_length <= 8192:

@@ -1,4 +1,4 @@
-"""FastNLIScorer: bit-identical to NLIScorer in fp32; its pair template matches the tokenizer."""
+"""FastNLIScorer: bit-identical to NLIScorer in fp32; its pair template matches the tokenizer; ONNX Runtime."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from zeroshot_news.config import ModelConfig
+from zeroshot_news.scorers import build_scorer
 from zeroshot_news.scorers.fast_nli import FastNLIScorer, learn_pair_template
 from zeroshot_news.scorers.nli import NLIScorer
 
@@ -15,7 +16,8 @@ HYPOTHESES = ["This text is about the military.", "This text is about diplomacy.
 
 
 def _cfg(path, **kw) -> ModelConfig:
-    return ModelConfig(backend="nli", name_or_path=str(path), batch_size=2, max_length=64, device="cpu", **kw)
+    return ModelConfig(**{"backend": "nli", "name_or_path": str(path), "batch_size": 2, "max_length": 64,
+                          "device": "cpu", **kw})
 
 
 def test_fp32_is_identical_to_nli_scorer(tiny_nli):
@@ -59,9 +61,48 @@ def test_unreproducible_template_falls_back(tiny_nli):
 
 def test_reduced_precision_modes_get_their_own_fingerprint(tiny_nli):
     base = FastNLIScorer(_cfg(tiny_nli), progress=False)
-    q = FastNLIScorer(_cfg(tiny_nli), progress=False, precision="int8")
+    q = FastNLIScorer(_cfg(tiny_nli, precision="int8"), progress=False)
     assert q.fingerprint != base.fingerprint
     scores = q.score(PASSAGES[:2], HYPOTHESES)
     assert scores.shape == (2, 3) and np.all((scores >= 0) & (scores <= 1))
     with pytest.raises(ValueError, match="precision"):
-        FastNLIScorer(_cfg(tiny_nli), progress=False, precision="fp8")
+        FastNLIScorer(_cfg(tiny_nli, precision="fp8"), progress=False)
+
+
+def test_build_scorer_gives_the_fast_path_for_nli(tiny_nli):
+    assert isinstance(build_scorer(_cfg(tiny_nli), progress=False, cache=None), FastNLIScorer)
+
+
+def test_onnx_runtime_matches_torch_and_exports_once(tiny_nli, tmp_path):
+    export_dir = tmp_path / "onnx"
+    torch_scores = FastNLIScorer(_cfg(tiny_nli), progress=False).score(PASSAGES, HYPOTHESES)
+    onnx = FastNLIScorer(_cfg(tiny_nli, runtime="onnx", export_dir=str(export_dir)), progress=False)
+    assert onnx.onnx is not None
+    assert np.abs(onnx.score(PASSAGES, HYPOTHESES) - torch_scores).max() < 1e-5
+    # One folder per (weights, precision), nothing half-written left next to it.
+    (graph,) = export_dir.iterdir()
+    assert graph.name.endswith("-fp32") and (graph / "model.onnx").exists()
+    mtime = (graph / "model.onnx").stat().st_mtime_ns
+    again = FastNLIScorer(_cfg(tiny_nli, runtime="onnx", export_dir=str(export_dir)), progress=False)
+    assert (graph / "model.onnx").stat().st_mtime_ns == mtime  # re-used, not re-exported
+    # Its own fingerprint: a cache never mixes torch and ONNX Runtime scores.
+    assert again.fingerprint == onnx.fingerprint != FastNLIScorer(_cfg(tiny_nli), progress=False).fingerprint
+    q = FastNLIScorer(_cfg(tiny_nli, runtime="onnx", precision="int8", export_dir=str(export_dir)),
+                      progress=False)
+    assert q.fingerprint not in (onnx.fingerprint,)
+    assert sorted(p.name.rsplit("-", 1)[1] for p in export_dir.iterdir()) == ["fp32", "int8"]
+    scores = q.score(PASSAGES, HYPOTHESES)
+    assert scores.shape == (4, 3) and np.all((scores >= 0) & (scores <= 1))
+
+
+def test_interrupted_export_leaves_no_graph(tiny_nli, tmp_path, monkeypatch):
+    from zeroshot_news.scorers import onnx_runtime
+
+    def killed(model, folder, names):
+        (folder / "model.onnx").write_bytes(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(onnx_runtime, "_export", killed)
+    with pytest.raises(KeyboardInterrupt):
+        FastNLIScorer(_cfg(tiny_nli, runtime="onnx", export_dir=str(tmp_path)), progress=False)
+    assert list(tmp_path.iterdir()) == []

@@ -15,9 +15,9 @@ def build_scorer(cfg: ModelConfig, progress: bool = True, cache: CacheConfig | N
 
         scorer = EmbeddingScorer(cfg, progress=progress)
     else:
-        from .nli import NLIScorer
+        from .fast_nli import FastNLIScorer
 
-        scorer = NLIScorer(cfg, progress=progress)
+        scorer = FastNLIScorer(cfg, progress=progress)
     from .cache import maybe_cached
 
     return maybe_cached(scorer, cache)

@@ -1,6 +1,7 @@
-"""A faster NLIScorer with identical scores, plus opt-in reduced-precision modes.
+"""The NLI backend's fast path: identical fp32 scores, optional ONNX Runtime and reduced precision.
 
-``FastNLIScorer`` is a drop-in subclass of :class:`~.nli.NLIScorer`:
+``FastNLIScorer`` is what ``build_scorer`` gives for ``backend: nli``; it subclasses the
+reference :class:`~.nli.NLIScorer` (kept as the plain, obviously-correct version):
 
 * each distinct premise and hypothesis is tokenised once (not once per pair), and pair
   inputs are assembled by concatenating token ids with the tokenizer's own pair
@@ -9,26 +10,30 @@
   template cannot be reproduced falls back to the parent's code path;
 * identical (premise, hypothesis) pairs are run once;
 * batches are exactly the parent's (same length sort, same padding to the longest in
-  the batch), so fp32 logits are bit-identical to ``NLIScorer``.
+  the batch), so torch fp32 logits are bit-identical to ``NLIScorer``.
 
-``precision="int8"`` (dynamic int8 quantisation of every Linear layer) and
-``precision="bf16"`` (CPU autocast) are measured options only: they change scores
-(see benchmarks/README.md) and get their own fingerprint, so a score cache never
-mixes them with fp32 scores.
+``model.runtime: onnx`` runs the same batches through ONNX Runtime (scorers/onnx_runtime.py):
+fp32 scores equal torch's to ~1e-6. ``model.precision: int8`` (dynamic int8 quantisation,
+torch or ONNX Runtime) and ``bf16`` (torch CPU autocast) are measured options that move
+scores (see benchmarks/README.md). Every non-default mode gets its own fingerprint, so a
+score cache never mixes its scores with another mode's.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
-from ..config import ModelConfig
+from ..config import ConfigError, ModelConfig
 from .base import length_sorted_batches
 from .nli import NLIScorer
+
+log = logging.getLogger(__name__)
 
 PRECISIONS = ("fp32", "int8", "bf16")
 
@@ -90,21 +95,37 @@ def learn_pair_template(tokenizer, probes: Sequence[tuple[str, str]] | None = No
 
 
 class FastNLIScorer(NLIScorer):
-    def __init__(self, cfg: ModelConfig, progress: bool = True, precision: str = "fp32",
-                 threads: int | None = None):
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    def __init__(self, cfg: ModelConfig, progress: bool = True, threads: int | None = None):
+        if cfg.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
         super().__init__(cfg, progress)
         torch = self._torch
         if threads:
             torch.set_num_threads(int(threads))
-        self.precision = precision
-        if precision == "int8":
-            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
-        if precision != "fp32":
-            self.fingerprint = hashlib.sha256(f"{self.fingerprint}|{precision}".encode()).hexdigest()[:16]
+        self.precision = cfg.precision
         self.template = learn_pair_template(self.tokenizer)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        self.onnx = None
+        mode = self.precision
+        self.runtime = cfg.runtime if cfg.runtime != "auto" else ("onnx" if self.device == "cpu" else "torch")
+        if self.runtime == "onnx":
+            from .onnx_runtime import OnnxLogits, exported_graph
+
+            if self.template is None:
+                raise ConfigError("model.runtime=onnx: this tokenizer's pair layout cannot be rebuilt from "
+                                  "token ids; use model.runtime=torch")
+            if self.device != "cpu":
+                log.warning("model.runtime=onnx runs on the CPU although %s is available", self.device)
+                self.device = "cpu"
+            names = ["input_ids", "attention_mask"] + (["token_type_ids"] if self.template.has_types else [])
+            folder = exported_graph(self.model, cfg.export_dir, self.fingerprint, self.precision, names)
+            self.onnx = OnnxLogits(folder, names, threads or torch.get_num_threads())
+            self.model = self.model.to("meta")  # free the torch weights; the config stays
+            mode = f"onnx-{self.precision}"
+        elif self.precision == "int8":
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+        if mode != "fp32":
+            self.fingerprint = hashlib.sha256(f"{self.fingerprint}|{mode}".encode()).hexdigest()[:16]
 
     def _ids(self, texts: list[str]) -> dict[str, list[int]]:
         enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
@@ -147,6 +168,9 @@ class FastNLIScorer(NLIScorer):
                     ids[row, : len(a)] = a
                     types[row, : len(t)] = t
                     mask[row, : len(a)] = 1
+                if self.onnx is not None:
+                    out[idx] = self.onnx(ids, mask, types) if self.template.has_types else self.onnx(ids, mask)
+                    continue
                 inputs = {"input_ids": torch.from_numpy(ids).to(self.device),
                           "attention_mask": torch.from_numpy(mask).to(self.device)}
                 if self.template.has_types:
