@@ -1,9 +1,16 @@
 """Peak memory of the streaming stages on a replicated corpus (1x, 10x, 100x).
 
-The bundled corpus's cleaned articles are replicated k times (new doc_ids, same
-texts) and the topic and stance stages run on each replica in a fresh process with the
-score cache warm, so the run measures what grows with the corpus (reading, splitting,
-aggregating, writing) rather than model time. Peak RSS = the child's ru_maxrss.
+The bundled corpus's cleaned articles are replicated k times and every stage runs on
+each replica in a fresh process; peak RSS = that child's ru_maxrss.
+
+* ingest: the replica is a BBC-format folder of k x 381 files (title and body, each
+  copy's title made unique so none is quarantined as duplicate content);
+* clean: the ingested replica; copies differ only in their title, so nearly all of them
+  are near-duplicates: the worst case for the dedup index, which holds every kept
+  article's signature;
+* topic, stance: the cleaned articles replicated k times (new doc_ids, same texts), with
+  the score cache warm, so the run measures what grows with the corpus (reading,
+  splitting, aggregating, writing) rather than model time.
 
     .venv/bin/python benchmarks/memory.py --factors 1 10 100
 """
@@ -13,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,10 +48,34 @@ def replicate(src: Path, dst: Path, factor: int) -> int:
     return len(base) * factor
 
 
-def run_stage(stage: str, articles: Path, out: Path, params: Path) -> tuple[float, float]:
+def replicate_raw(src: Path, folder: Path, factor: int) -> int:
+    """``factor`` copies of the cleaned articles as a BBC-format folder (one file each)."""
+    n = 0
+    for chunk in pq.ParquetFile(src).iter_batches(batch_size=512, columns=["title", "body"]):
+        frame = chunk.to_pandas()
+        for k in range(factor):
+            sub = folder / f"copy{k:03d}"
+            sub.mkdir(parents=True, exist_ok=True)
+            for title, body in zip(frame["title"], frame["body"], strict=True):
+                (sub / f"{n:07d}.txt").write_text(f"{title} (copy {k})\n\n{body}\n", encoding="utf-8")
+                n += 1
+    return n
+
+
+def replica_params(params: Path, folder: Path, dst: Path) -> Path:
+    data = yaml.safe_load(params.read_text())
+    data["corpus"] = {**data["corpus"], "name": "replica",
+                      "sources": [{"name": "replica", "format": "bbc", "path": str(folder)}]}
+    dst.write_text(yaml.safe_dump(data, sort_keys=False))
+    return dst
+
+
+def run_stage(stage: str, params: Path, out: Path, articles: Path | None = None) -> tuple[float, float]:
     """(peak RSS MiB, wall seconds) of one stage in a fresh process."""
-    cmd = [sys.executable, "-m", "zeroshot_news", stage, "--params", str(params), "--input", str(articles),
-           "--out-dir", str(out), "--report", str(out / f"{stage}.json")]
+    cmd = [sys.executable, "-m", "zeroshot_news", stage, "--params", str(params), "--out-dir", str(out),
+           "--report", str(out / f"{stage}.json")]
+    if articles is not None:
+        cmd += ["--input", str(articles)]
     if stage == "stance":
         cmd += ["--topics", str(out / "topics.parquet")]
     code = (
@@ -54,7 +87,7 @@ def run_stage(stage: str, articles: Path, out: Path, params: Path) -> tuple[floa
     rss, wall, rc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                    cwd=REPO).stdout.split()
     if rc != "0":
-        raise RuntimeError(f"{stage} failed on {articles}")
+        raise RuntimeError(f"{stage} failed: {' '.join(cmd)}")
     return float(rss), float(wall)
 
 
@@ -63,22 +96,31 @@ def main() -> None:
     ap.add_argument("--articles", type=Path, default=REPO / "data/processed/articles.parquet")
     ap.add_argument("--params", type=Path, default=REPO / "params.yaml")
     ap.add_argument("--factors", type=int, nargs="+", default=[1, 10, 100])
-    ap.add_argument("--stages", nargs="+", default=["topic", "stance"])
+    ap.add_argument("--stages", nargs="+", default=["ingest", "clean", "topic", "stance"])
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPUs; params {args.params}; base {args.articles}")
     print(f"{'factor':>6} {'articles':>9} " + " ".join(f"{s + ' MiB':>11} {s + ' s':>9}" for s in args.stages))
     with tempfile.TemporaryDirectory() as tmp:
         for factor in args.factors:
-            src = Path(tmp) / f"articles_x{factor}.parquet"
-            n = replicate(args.articles, src, factor)
-            out = Path(tmp) / f"out_x{factor}"
-            out.mkdir()
+            work = Path(tmp) / f"x{factor}"
+            work.mkdir()
             cells = []
-            for stage in args.stages:
-                rss, wall = run_stage(stage, src, out, args.params)
-                cells.append(f"{rss:>11.0f} {wall:>9.1f}")
-            print(f"{factor:>6} {n:>9} " + " ".join(cells), flush=True)
-            src.unlink()
+            n = 0
+            if {"ingest", "clean"} & set(args.stages):
+                n = replicate_raw(args.articles, work / "raw", factor)
+                params = replica_params(args.params, work / "raw", work / "params.yaml")
+                if "ingest" in args.stages:
+                    cells.append(run_stage("ingest", params, work / "interim"))
+                if "clean" in args.stages:
+                    cells.append(run_stage("clean", params, work / "processed", work / "interim/articles.parquet"))
+                shutil.rmtree(work / "raw")
+            if {"topic", "stance"} & set(args.stages):
+                src = work / "articles.parquet"
+                n = replicate(args.articles, src, factor)
+                for stage in [s for s in ("topic", "stance") if s in args.stages]:
+                    cells.append(run_stage(stage, args.params, work, src))
+            print(f"{factor:>6} {n:>9} " + " ".join(f"{rss:>11.0f} {wall:>9.1f}" for rss, wall in cells), flush=True)
+            shutil.rmtree(work)
 
 
 if __name__ == "__main__":

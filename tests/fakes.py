@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from zeroshot_news.passages import split_passages
+from zeroshot_news.passages import lead_passage, split_passages
 
 from .test_passages import count_words, cut_words
 
@@ -22,8 +22,12 @@ class KeywordScorer:
     def split(self, text, hypotheses, overlap):
         return split_passages(text, self.budget, count_words, cut_words, overlap)
 
-    def score(self, passages, hypotheses):
+    def lead(self, text, hypotheses):
+        return lead_passage(text, self.budget, count_words, cut_words)
+
+    def score(self, passages, hypotheses, truncate=False):
         self.calls.append((len(passages), len(hypotheses)))
+        self.truncated = truncate
         out = np.full((len(passages), len(hypotheses)), 0.1)
         for j, hyp in enumerate(hypotheses):
             for marker, keyword in self.keywords.items():

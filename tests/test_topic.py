@@ -44,6 +44,23 @@ def test_mean_aggregation_dilutes_a_single_passage():
     assert 0.1 < score < 0.9
 
 
+def test_lead_mode_reads_one_passage_per_article_and_lets_pairs_truncate():
+    scorer = KeywordScorer({"talks": "talks"}, budget=3)
+    articles = _articles()
+    articles.loc[0, "body"] = "Troops moved across the border. Then talks began in Geneva on Monday."
+    res = classify_topics(articles, scorer, TAXONOMY, TopicConfig(passage_aggregate="max"),
+                          PassageConfig(mode="lead"), progress=False)
+    assert list(res.passages["doc_id"]) == ["a", "b"] and list(res.passages["passage"]) == [0, 0]
+    assert res.passages.set_index("doc_id").loc["a", "text"] == "Troops\n\nTroops moved"
+    assert res.passages["forced"].all() and scorer.truncated
+    # "talks" comes after the lead: lead mode does not see it, split mode does.
+    t = res.topics.set_index(["doc_id", "label"])
+    assert not t.loc[("a", "diplomacy"), "predicted"]
+    split = classify_topics(articles, KeywordScorer({"talks": "talks"}, budget=8), TAXONOMY,
+                            TopicConfig(passage_aggregate="max"), PassageConfig(), progress=False)
+    assert split.topics.set_index(["doc_id", "label"]).loc[("a", "diplomacy"), "predicted"]
+
+
 def test_combine_hypotheses():
     scores = np.array([[0.2, 0.8, 0.5]])
     assert combine_hypotheses(scores, ["m", "m", "d"], ["m", "d"], "max").tolist() == [[0.8, 0.5]]

@@ -5,6 +5,8 @@ configured pattern rules (``drop_line`` / ``strip``), then removal of lines repe
 inside the article (scraped pages repeat pull-quotes and captions). Across the corpus:
 exact and MinHash/LSH near-duplicates, a language check and a minimum length.
 Every removal is a row in ``removed`` with its reason: ``in == kept + removed``.
+The stage streams (row groups in, row groups out); across chunks it keeps only one
+hash and one MinHash signature per kept article.
 """
 
 from __future__ import annotations
@@ -22,13 +24,21 @@ from typing import Any
 
 import ftfy
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from datasketch import MinHash, MinHashLSH
 from tqdm import tqdm
 
 from .config import CleaningConfig, NearDuplicateConfig, PatternRule, load_config
-from .io import read_parquet, write_json, write_parquet
+from .ingest.records import ARTICLE_SCHEMA
+from .io import ParquetStreamWriter, iter_parquet, write_json
 
 REMOVED_COLUMNS = ["doc_id", "source_id", "corpus", "path", "reason", "detail", "duplicate_of"]
+REMOVED_SCHEMA = pa.schema([(c, pa.large_string()) for c in REMOVED_COLUMNS])
+CLEAN_SCHEMA = ARTICLE_SCHEMA.append(pa.field("cleaning_edits", pa.large_string())).append(
+    pa.field("n_words", pa.int64())).append(pa.field("n_paragraphs", pa.int64())).append(
+    pa.field("language", pa.large_string())).append(pa.field("language_prob", pa.float64()))
+CHUNK_ROWS = 1024  # articles per row group: a few MB of text
 _SPACES = re.compile(r"[^\S\n]+")  # any whitespace but newline (tabs, NBSP, thin spaces ...)
 _BLANKS = re.compile(r"\n{3,}")
 _NON_ALNUM = re.compile(r"[\W_]+")
@@ -141,103 +151,164 @@ def _shingles(text: str, k: int) -> set[bytes]:
     return {" ".join(words[i : i + k]).encode("utf-8") for i in range(len(words) - k + 1)}
 
 
+class NearDuplicateIndex:
+    """MinHash/LSH over the articles kept so far; ``add`` answers "a near-duplicate of which?".
+
+    Holds one signature per kept article (``num_perm`` hashes, ~1 KB at 128), not its
+    text, so the clean stage can stream a corpus far larger than memory.
+    """
+
+    def __init__(self, cfg: NearDuplicateConfig):
+        self.cfg = cfg
+        # LSH only proposes candidates (each is verified against the threshold below), so
+        # weight it towards recall: at the default 0.8 it finds 87% of pairs with J = 0.8
+        # and 97% with J = 0.85, against 40% / 69% with datasketch's equal weights.
+        self.lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm, weights=(0.1, 0.9))
+        self.hashes: dict[str, tuple[int, MinHash]] = {}
+
+    def add(self, doc_id: str, text: str) -> tuple[str, float] | None:
+        """(earliest kept doc_id it duplicates, estimated Jaccard), or None (then it is indexed)."""
+        mh = MinHash(num_perm=self.cfg.num_perm, seed=self.cfg.seed)
+        mh.update_batch(sorted(_shingles(text, self.cfg.shingle_words)))
+        candidates = []
+        for other in self.lsh.query(mh):
+            position, other_mh = self.hashes[other]
+            sim = mh.jaccard(other_mh)
+            if sim >= self.cfg.threshold:
+                candidates.append((position, other, sim))
+        if candidates:
+            _, kept, sim = min(candidates)
+            return kept, round(float(sim), 4)
+        self.lsh.insert(doc_id, mh)
+        self.hashes[doc_id] = (len(self.hashes), mh)
+        return None
+
+
 def find_near_duplicates(texts: dict[str, str], cfg: NearDuplicateConfig) -> dict[str, tuple[str, float]]:
     """Map doc_id -> (doc_id it duplicates, estimated Jaccard), keeping the first seen.
 
     ``texts`` is ordered; the earliest article of a group is the one kept.
     """
-    # LSH only proposes candidates (each is verified against the threshold below), so
-    # weight it towards recall: at the default 0.8 it finds 87% of pairs with J = 0.8
-    # and 97% with J = 0.85, against 40% / 69% with datasketch's equal weights.
-    lsh = MinHashLSH(threshold=cfg.threshold, num_perm=cfg.num_perm, weights=(0.1, 0.9))
-    position = {doc_id: i for i, doc_id in enumerate(texts)}
-    hashes: dict[str, MinHash] = {}
-    dups: dict[str, tuple[str, float]] = {}
-    for doc_id, text in texts.items():
-        mh = MinHash(num_perm=cfg.num_perm, seed=cfg.seed)
-        mh.update_batch(sorted(_shingles(text, cfg.shingle_words)))
-        candidates = []
-        for other in lsh.query(mh):
-            sim = mh.jaccard(hashes[other])
-            if sim >= cfg.threshold:
-                candidates.append((position[other], other, sim))
-        if candidates:
-            _, kept, sim = min(candidates)
-            dups[doc_id] = (kept, round(float(sim), 4))
-            continue
-        lsh.insert(doc_id, mh)
-        hashes[doc_id] = mh
-    return dups
+    index = NearDuplicateIndex(cfg)
+    found = {doc_id: index.add(doc_id, text) for doc_id, text in texts.items()}
+    return {doc_id: dup for doc_id, dup in found.items() if dup is not None}
+
+
+class Cleaner:
+    """The clean stage over a stream of article chunks.
+
+    ``process`` cleans one chunk and returns (kept, removed), both in input order, so the
+    outputs do not depend on the chunk size. Corpus-level state is only what dedup needs:
+    one hash per kept article and its MinHash signature.
+    """
+
+    def __init__(self, cfg: CleaningConfig):
+        self.cfg = cfg
+        self.exact: dict[str, str] = {}  # normalised-text hash -> first doc_id
+        self.near = NearDuplicateIndex(cfg.near_duplicates) if cfg.near_duplicates.enabled else None
+        self.edits_total: Counter[str] = Counter()
+        self.edited_docs: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()
+        self.articles_in = self.kept = self.words_kept = 0
+
+    def _clean_columns(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        out = chunk.copy()
+        titles, bodies, edit_strings = [], [], []
+        for title, body in zip(out["title"], out["body"], strict=True):
+            t, b, edits = clean_text(title or "", body or "", self.cfg)
+            titles.append(t)
+            bodies.append(b)
+            edit_strings.append(";".join(f"{k}:{v}" for k, v in sorted(edits.items()) if v))
+            self.edits_total.update(edits)
+            self.edited_docs.update(k for k, v in edits.items() if v)
+        out["title"], out["body"], out["cleaning_edits"] = titles, bodies, edit_strings
+        out["n_words"] = [len(b.split()) for b in bodies]
+        out["n_paragraphs"] = [len([p for p in b.split("\n\n") if p.strip()]) for b in bodies]
+        langs = [detect_language(f"{t}\n{b}") if b else ("", 0.0) for t, b in zip(titles, bodies, strict=True)]
+        out["language"] = [lang for lang, _ in langs]
+        out["language_prob"] = [p for _, p in langs]
+        return out
+
+    def _removal(self, row: Any) -> tuple[str, str, str | None] | None:
+        """(reason, detail, duplicate_of) for an article that goes, None for one that stays."""
+        cfg = self.cfg
+        if row.n_words < cfg.min_words:
+            return "too_short", f"{row.n_words} words < min_words={cfg.min_words}", None
+        if cfg.languages and row.language not in cfg.languages:
+            return "language", f"{row.language} (p={row.language_prob})", None
+        text = f"{row.title}\n{row.body}"
+        key = hashlib.sha1(line_key(text).encode()).hexdigest()
+        if key in self.exact:
+            return "exact_duplicate", "same normalised text", self.exact[key]
+        self.exact[key] = row.doc_id
+        if self.near is not None:
+            dup = self.near.add(row.doc_id, text)
+            if dup is not None:
+                return "near_duplicate", f"MinHash Jaccard {dup[1]}", dup[0]
+        return None
+
+    def process(self, chunk: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        out = self._clean_columns(chunk)
+        keep, removed = [], []
+        for row in out.itertuples(index=False):
+            gone = self._removal(row)
+            keep.append(gone is None)
+            if gone is not None:
+                reason, detail, duplicate_of = gone
+                self.reasons[reason] += 1
+                removed.append({"doc_id": row.doc_id, "source_id": row.source_id, "corpus": row.corpus,
+                                "path": row.path, "reason": reason, "detail": detail, "duplicate_of": duplicate_of})
+        kept = out.loc[keep].reset_index(drop=True)
+        self.articles_in += len(chunk)
+        self.kept += len(kept)
+        self.words_kept += int(kept["n_words"].sum())
+        return kept, pd.DataFrame(removed, columns=REMOVED_COLUMNS)
+
+    def report(self) -> dict[str, Any]:
+        removed = sum(self.reasons.values())
+        report = {
+            "articles_in": self.articles_in,
+            "kept": self.kept,
+            "removed": removed,
+            "removed_by_reason": {r: int(self.reasons.get(r, 0)) for r in
+                                  ("too_short", "language", "exact_duplicate", "near_duplicate")},
+            "edits": {name: int(n) for name, n in sorted(self.edits_total.items())},
+            "articles_edited": {name: int(n) for name, n in sorted(self.edited_docs.items())},
+            "words_kept": self.words_kept,
+        }
+        if report["kept"] + report["removed"] != report["articles_in"]:  # pragma: no cover
+            raise AssertionError(f"clean lost articles: {report}")
+        return report
 
 
 def clean(articles: pd.DataFrame, cfg: CleaningConfig, progress: bool = True) -> CleanResult:
     """Clean a table of ingested articles. Pure: the input frame is not modified."""
-    out = articles.copy()
-    edits_total: Counter[str] = Counter()
-    edited_docs: Counter[str] = Counter()
-    titles, bodies, edit_strings = [], [], []
-    for title, body in tqdm(zip(out["title"], out["body"], strict=True), total=len(out),
-                            desc="clean", unit="doc", disable=not progress):
-        t, b, edits = clean_text(title or "", body or "", cfg)
-        titles.append(t)
-        bodies.append(b)
-        edit_strings.append(";".join(f"{k}:{v}" for k, v in sorted(edits.items()) if v))
-        edits_total.update(edits)
-        edited_docs.update(k for k, v in edits.items() if v)
-    out["title"], out["body"], out["cleaning_edits"] = titles, bodies, edit_strings
-    out["n_words"] = [len(b.split()) for b in bodies]
-    out["n_paragraphs"] = [len([p for p in b.split("\n\n") if p.strip()]) for b in bodies]
-    langs = [detect_language(f"{t}\n{b}") if b else ("", 0.0) for t, b in zip(titles, bodies, strict=True)]
-    out["language"] = [lang for lang, _ in langs]
-    out["language_prob"] = [p for _, p in langs]
+    cleaner = Cleaner(cfg)
+    kept, removed = [], []
+    for start in tqdm(range(0, max(len(articles), 1), CHUNK_ROWS), desc="clean", unit="chunk",
+                      disable=not progress or len(articles) <= CHUNK_ROWS):
+        k, r = cleaner.process(articles.iloc[start : start + CHUNK_ROWS])
+        kept.append(k)
+        removed.append(r)
+    return CleanResult(articles=pd.concat(kept, ignore_index=True),
+                       removed=pd.concat(removed, ignore_index=True), report=cleaner.report())
 
-    removed: list[dict[str, Any]] = []
 
-    def remove(mask: pd.Series, reason: str, details: pd.Series | None = None,
-               duplicate_of: pd.Series | None = None) -> None:
-        nonlocal out
-        for idx in out.index[mask]:
-            row = out.loc[idx]
-            removed.append({
-                "doc_id": row["doc_id"], "source_id": row["source_id"], "corpus": row["corpus"],
-                "path": row["path"], "reason": reason,
-                "detail": "" if details is None else str(details.loc[idx]),
-                "duplicate_of": None if duplicate_of is None else duplicate_of.loc[idx],
-            })
-        out = out.loc[~mask]
-
-    remove(out["n_words"] < cfg.min_words, "too_short",
-           out["n_words"].map(lambda n: f"{n} words < min_words={cfg.min_words}"))
-    if cfg.languages:
-        remove(~out["language"].isin(cfg.languages), "language",
-               out["language"] + " (p=" + out["language_prob"].astype(str) + ")")
-    keys = (out["title"] + "\n" + out["body"]).map(lambda s: hashlib.sha1(line_key(s).encode()).hexdigest())
-    first = dict(zip(keys[~keys.duplicated()], out.loc[~keys.duplicated(), "doc_id"], strict=True))
-    exact = keys.duplicated()
-    remove(exact, "exact_duplicate", keys.map(lambda k: "same normalised text"), keys.map(first))
-    if cfg.near_duplicates.enabled and len(out):
-        texts = dict(zip(out["doc_id"], out["title"] + "\n" + out["body"], strict=True))
-        dups = find_near_duplicates(texts, cfg.near_duplicates)
-        ids = out["doc_id"]
-        remove(ids.isin(dups), "near_duplicate",
-               ids.map(lambda d: f"MinHash Jaccard {dups[d][1]}" if d in dups else ""),
-               ids.map(lambda d: dups[d][0] if d in dups else None))
-    removed_df = pd.DataFrame(removed, columns=REMOVED_COLUMNS)
-    out = out.reset_index(drop=True)
-    reasons = Counter(removed_df["reason"])
-    report = {
-        "articles_in": len(articles),
-        "kept": len(out),
-        "removed": len(removed_df),
-        "removed_by_reason": {r: int(reasons.get(r, 0)) for r in
-                              ("too_short", "language", "exact_duplicate", "near_duplicate")},
-        "edits": {name: int(n) for name, n in sorted(edits_total.items())},
-        "articles_edited": {name: int(n) for name, n in sorted(edited_docs.items())},
-        "words_kept": int(out["n_words"].sum()),
-    }
-    if report["kept"] + report["removed"] != report["articles_in"]:  # pragma: no cover
-        raise AssertionError(f"clean lost articles: {report}")
-    return CleanResult(articles=out, removed=removed_df, report=report)
+def clean_parquet(src: Path | str, out_dir: Path | str, cfg: CleaningConfig, chunk_rows: int = CHUNK_ROWS,
+                  progress: bool = True) -> dict[str, Any]:
+    """Stream ``src`` through the stage into ``out_dir``/{articles,removed}.parquet; the report."""
+    out = Path(out_dir)
+    cleaner = Cleaner(cfg)
+    total = pq.ParquetFile(src).metadata.num_rows if Path(src).exists() else None
+    with ParquetStreamWriter(out / "articles.parquet", CLEAN_SCHEMA) as kept_out, \
+            ParquetStreamWriter(out / "removed.parquet", REMOVED_SCHEMA) as removed_out, \
+            tqdm(total=total, desc="clean", unit="doc", disable=not progress) as bar:
+        for chunk in iter_parquet(src, chunk_rows):
+            kept, removed = cleaner.process(chunk)
+            kept_out.write(kept)
+            removed_out.write(removed)
+            bar.update(len(chunk))
+    return cleaner.report()
 
 
 def print_report(report: dict[str, Any], out=sys.stderr) -> None:
@@ -254,8 +325,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--report", default="metrics/clean.json")
     args = ap.parse_args(argv)
     cfg = load_config(args.params)
-    result = clean(read_parquet(args.input), cfg.cleaning)
-    write_parquet(result.articles, Path(args.out_dir) / "articles.parquet")
-    write_parquet(result.removed, Path(args.out_dir) / "removed.parquet")
-    write_json(result.report, args.report)
-    print_report(result.report)
+    report = clean_parquet(args.input, args.out_dir, cfg.cleaning)
+    write_json(report, args.report)
+    print_report(report)

@@ -254,8 +254,15 @@ class StanceConfig:
 
 @dataclass(frozen=True)
 class PassageConfig:
-    """How articles are cut into model-sized passages on sentence boundaries."""
+    """How articles become model-sized passages.
 
+    split: every sentence is read, packed into passages that fit the model (the default).
+    lead: one passage per article, its first tokens only, each pair cut to the model's
+    length like transformers' zero-shot pipeline (truncation="only_first"): faster,
+    blind to everything after the lead, and score-for-score the pipeline's method.
+    """
+
+    mode: Literal["split", "lead"] = "split"
     overlap_sentences: int = 1
 
     def validate(self, key: str) -> None:

@@ -128,3 +128,24 @@ def aggregate(scores: np.ndarray, how: str, top_k: int = 2, axis: int = 0) -> np
         top = -np.sort(-scores, axis=axis)
         return np.take(top, range(k), axis=axis).mean(axis=axis)
     raise ValueError(f"unknown aggregation {how!r}")
+
+
+def shortest(texts: Sequence[str], count_tokens: TokenCounter) -> list[str]:
+    """The text with the fewest tokens, as a one-item list (empty for no texts)."""
+    if not texts:
+        return []
+    counts = count_tokens(list(texts))
+    return [texts[int(np.argmin(counts))]]
+
+
+def lead_passage(text: str, budget: int, count_tokens: TokenCounter, cut_tokens: TokenCutter) -> list[Passage]:
+    """The first ``budget`` tokens of ``text`` as one passage (``forced`` when it was cut)."""
+    if not text.strip():
+        return []
+    if budget < 1:
+        raise ValueError(f"no room for a passage: budget {budget} tokens")
+    spans = cut_tokens(text, budget)
+    if len(spans) <= 1:
+        return [Passage(0, 0, len(text), text, count_tokens([text])[0], False)]
+    end = spans[0][1]
+    return [Passage(0, 0, end, text[:end], count_tokens([text[:end]])[0], True)]

@@ -31,7 +31,7 @@ from .engine import run_chunked
 from .io import write_json
 from .passages import aggregate
 from .scorers import PairScorer, build_scorer, resolve_model
-from .topic import SCORE_DECIMALS, split_articles
+from .topic import SCORE_DECIMALS, score_passages, split_articles
 
 CLASSES = ("favor", "against", "neutral")
 STANCE_COLUMNS = ["doc_id", "target", "label", "favor", "against", "neutral", "relevance",
@@ -115,7 +115,7 @@ def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfi
                     passages_cfg: PassageConfig, progress: bool = True) -> StanceResult:
     all_hyps = [h for t in cfg.targets for h in target_hypotheses(cfg, t)[1]]
     passages = split_articles(articles, scorer, all_hyps, passages_cfg.overlap_sentences, progress,
-                              desc="split (stance)")
+                              desc="split (stance)", mode=passages_cfg.mode)
     needs_relevance = cfg.none_rule != "alias"
     groups = passages.groupby("doc_id", sort=False).indices
     empty = np.array([], dtype=int)
@@ -130,8 +130,8 @@ def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfi
         stance_hyps = hyps if needs_relevance else hyps[:-1]
         raw = np.zeros((len(passages), len(hyps)))
         if scored.any():
-            raw[np.flatnonzero(scored), : len(stance_hyps)] = scorer.score(
-                list(passages.loc[scored, "text"]), stance_hyps)
+            raw[np.flatnonzero(scored), : len(stance_hyps)] = score_passages(
+                scorer, list(passages.loc[scored, "text"]), stance_hyps, passages_cfg.mode)
         per_target.append((target, classes, mentions, np.round(raw, SCORE_DECIMALS)))
     rows = []
     for doc_id in articles["doc_id"]:

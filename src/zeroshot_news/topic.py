@@ -82,14 +82,23 @@ class TopicResult:
 
 
 def split_articles(articles: pd.DataFrame, scorer: PairScorer, hypotheses: list[str], overlap: int,
-                   progress: bool = True, desc: str = "split") -> pd.DataFrame:
-    """One row per passage of every article (``PASSAGE_COLUMNS``)."""
+                   progress: bool = True, desc: str = "split", mode: str = "split") -> pd.DataFrame:
+    """One row per passage of every article (``PASSAGE_COLUMNS``); ``mode`` is passages.mode."""
     rows = []
     for doc_id, title, body in tqdm(zip(articles["doc_id"], articles["title"], articles["body"], strict=True),
                                     total=len(articles), desc=desc, unit="doc", disable=not progress):
-        for p in scorer.split(article_text(title, body), hypotheses, overlap):
+        text = article_text(title, body)
+        cut = scorer.lead(text, hypotheses) if mode == "lead" else scorer.split(text, hypotheses, overlap)
+        for p in cut:
             rows.append((doc_id, p.index, p.start, p.end, p.n_tokens, p.forced, p.text))
     return pd.DataFrame(rows, columns=PASSAGE_COLUMNS)
+
+
+def score_passages(scorer: PairScorer, texts: list[str], hypotheses: list[str], mode: str) -> np.ndarray:
+    """scorer.score, letting lead passages' longer pairs be cut like the pipeline's."""
+    if mode == "lead":
+        return scorer.score(texts, hypotheses, truncate=True)  # type: ignore[call-arg]
+    return scorer.score(texts, hypotheses)
 
 
 def combine_hypotheses(scores: np.ndarray, label_of: list[str], labels: list[str], how: str) -> np.ndarray:
@@ -109,9 +118,10 @@ def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: Taxono
     hypotheses = [h for _, h in pairs]
     labels = [lab.name for lab in taxonomy.labels]
     thresholds = {lab.name: lab.threshold for lab in taxonomy.labels}
-    passages = split_articles(articles, scorer, hypotheses, passages_cfg.overlap_sentences, progress)
-    scores = combine_hypotheses(scorer.score(list(passages["text"]), hypotheses), label_of, labels,
-                                topic.hypothesis_combine)
+    passages = split_articles(articles, scorer, hypotheses, passages_cfg.overlap_sentences, progress,
+                              mode=passages_cfg.mode)
+    scores = combine_hypotheses(score_passages(scorer, list(passages["text"]), hypotheses, passages_cfg.mode),
+                                label_of, labels, topic.hypothesis_combine)
     scores = np.round(scores, SCORE_DECIMALS)
     rows = []
     bounds = passages.groupby("doc_id", sort=False).indices

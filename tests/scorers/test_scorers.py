@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -51,6 +53,34 @@ def test_nli_matches_transformers_zero_shot_pipeline(tiny_nli):
     ours = scorer.score(PASSAGES, [f"This text is about {lab}." for lab in labels])
     for i, passage in enumerate(PASSAGES):
         out = pipe(passage, candidate_labels=labels, hypothesis_template="This text is about {}.", multi_label=True)
+        theirs = dict(zip(out["labels"], out["scores"], strict=True))
+        assert np.allclose(ours[i], [theirs[lab] for lab in labels], atol=1e-4)
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_lead_passage_with_truncation_matches_the_pipeline_on_long_texts(tiny_nli, seed_text, tmp_path, runtime):
+    """passages.mode=lead is the pipeline's method: the premise's first tokens, cut per pair."""
+    from transformers import pipeline
+
+    from zeroshot_news.scorers.nli import NLIScorer
+
+    cfg = ModelConfig(backend="nli", name_or_path=str(tiny_nli), batch_size=4, max_length=128, device="cpu",
+                      runtime=runtime, export_dir=str(tmp_path))
+    scorer = build_scorer(cfg, progress=False)
+    labels = ["the military", "diplomacy and the talks between the governments of russia and the west", "sport"]
+    hyps = [f"This text is about {lab}." for lab in labels]
+    texts = [seed_text, "Troops moved in.", seed_text[:700]]
+    leads = [scorer.lead(t, hyps) for t in texts]
+    assert [len(p) for p in leads] == [1, 1, 1]
+    assert leads[0][0].forced and not leads[1][0].forced and leads[1][0].text == texts[1]
+    ours = scorer.score([p[0].text for p in leads], hyps, truncate=True)
+    with pytest.raises(ValueError, match="exceeds max_length"):
+        scorer.score([leads[0][0].text], hyps)  # the longest hypothesis does not fit untruncated
+    reference = NLIScorer(dataclasses.replace(cfg, runtime="torch"), progress=False)
+    assert np.allclose(reference.score([p[0].text for p in leads], hyps, truncate=True), ours, atol=1e-5)
+    pipe = pipeline("zero-shot-classification", model=str(tiny_nli), tokenizer=str(tiny_nli), device="cpu")
+    for i, text in enumerate(texts):
+        out = pipe(text, candidate_labels=labels, hypothesis_template="This text is about {}.", multi_label=True)
         theirs = dict(zip(out["labels"], out["scores"], strict=True))
         assert np.allclose(ours[i], [theirs[lab] for lab in labels], atol=1e-4)
 

@@ -1,12 +1,14 @@
 """Ingest stage: raw sources -> one article table, a sentence table and a quarantine table.
 
-Invariant, checked before anything is written: for every source,
-``ingested + quarantined == records seen`` (a record is a file, or a row of a table).
+Invariant, checked for every source: ``ingested + quarantined == records seen`` (a record
+is a file, or a row of a table). The stage streams: rows are written in row groups as the
+adapters yield them, into temp files renamed into place only when every source is done.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -18,10 +20,19 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..config import CorpusConfig, SourceConfig, load_config
-from ..io import write_json, write_parquet
+from ..io import ParquetStreamWriter, write_json
 from .bbc import iter_bbc
 from .native import iter_native
-from .records import ARTICLE_COLUMNS, QUARANTINE_COLUMNS, SENTENCE_COLUMNS, Article, Reject
+from .records import (
+    ARTICLE_COLUMNS,
+    ARTICLE_SCHEMA,
+    QUARANTINE_COLUMNS,
+    QUARANTINE_SCHEMA,
+    SENTENCE_COLUMNS,
+    SENTENCE_SCHEMA,
+    Article,
+    Reject,
+)
 from .table import iter_table
 from .ukraine_news_bias import iter_ukraine_news_bias
 
@@ -41,55 +52,110 @@ class IngestResult:
     report: dict[str, Any]
 
 
+# (table name, row) as the stage produces them; tables: articles, sentences, quarantine.
+Row = tuple[str, dict[str, Any]]
+TABLES = {"articles": (ARTICLE_COLUMNS, ARTICLE_SCHEMA), "sentences": (SENTENCE_COLUMNS, SENTENCE_SCHEMA),
+          "quarantine": (QUARANTINE_COLUMNS, QUARANTINE_SCHEMA)}
+
+
+class Ingestor:
+    """Runs every source's adapter as one stream of rows; the report is ready once it is exhausted.
+
+    Only doc_ids are remembered across records (to quarantine duplicate content), so
+    memory does not grow with article text however large the corpus.
+    """
+
+    def __init__(self, corpus: CorpusConfig, progress: bool = True):
+        corpus.check_paths()
+        self.corpus = corpus
+        self.progress = progress
+        self.report: dict[str, Any] | None = None
+
+    def rows(self) -> Iterator[Row]:
+        seen: dict[str, str] = {}
+        per_source: dict[str, Any] = {}
+        totals: Counter[str] = Counter()
+        for source in self.corpus.sources:
+            counts: Counter[str] = Counter()
+            reasons: Counter[str] = Counter()
+            warnings: Counter[str] = Counter()
+            records = ADAPTERS[source.format](source, self.corpus)
+            for rec in tqdm(records, desc=f"ingest {source.name}", unit="rec", disable=not self.progress):
+                counts["seen"] += 1
+                if isinstance(rec, Article) and rec.doc_id in seen:
+                    rec = Reject(source.name, rec.path, "duplicate_content",
+                                 f"same doc_id {rec.doc_id} as {seen[rec.doc_id]}", len(rec.body.encode()),
+                                 rec.raw_sha256)
+                if isinstance(rec, Reject):
+                    counts["quarantined"] += 1
+                    reasons[rec.reason] += 1
+                    yield "quarantine", rec.row()
+                    continue
+                counts["ingested"] += 1
+                warnings.update(w.split(":")[0] for w in rec.warnings)
+                seen[rec.doc_id] = rec.path
+                yield "articles", rec.row()
+                for sentence in rec.sentences:
+                    totals["sentences"] += 1
+                    yield "sentences", {"doc_id": rec.doc_id, **sentence}
+            if counts["ingested"] + counts["quarantined"] != counts["seen"]:  # pragma: no cover
+                raise AssertionError(f"ingest lost records in source {source.name}: {dict(counts)}")
+            totals.update(counts)
+            per_source[source.name] = {
+                "format": source.format, "seen": counts["seen"], "ingested": counts["ingested"],
+                "quarantined": counts["quarantined"], "quarantine_reasons": dict(sorted(reasons.items())),
+                "warnings": dict(sorted(warnings.items())),
+            }
+        self.report = {
+            "corpus": self.corpus.name,
+            "seen": totals["seen"],
+            "ingested": totals["ingested"],
+            "quarantined": totals["quarantined"],
+            "sentences": totals["sentences"],
+            "sources": per_source,
+        }
+
+
 def ingest(corpus: CorpusConfig, progress: bool = True) -> IngestResult:
     """Run every source's adapter; duplicate content (same doc_id) goes to quarantine."""
-    corpus.check_paths()
-    articles: list[dict[str, Any]] = []
-    sentences: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
-    seen: dict[str, str] = {}
-    per_source: dict[str, Any] = {}
-    for source in corpus.sources:
-        counts: Counter[str] = Counter()
-        reasons: Counter[str] = Counter()
-        warnings: Counter[str] = Counter()
-        records = ADAPTERS[source.format](source, corpus)
-        for rec in tqdm(records, desc=f"ingest {source.name}", unit="rec", disable=not progress):
-            counts["seen"] += 1
-            if isinstance(rec, Article) and rec.doc_id in seen:
-                rec = Reject(source.name, rec.path, "duplicate_content",
-                             f"same doc_id {rec.doc_id} as {seen[rec.doc_id]}", len(rec.body.encode()), rec.raw_sha256)
-            if isinstance(rec, Reject):
-                counts["quarantined"] += 1
-                reasons[rec.reason] += 1
-                rejects.append(rec.row())
-                continue
-            counts["ingested"] += 1
-            warnings.update(w.split(":")[0] for w in rec.warnings)
-            seen[rec.doc_id] = rec.path
-            articles.append(rec.row())
-            sentences += [{"doc_id": rec.doc_id, **s} for s in rec.sentences]
-        if counts["ingested"] + counts["quarantined"] != counts["seen"]:  # pragma: no cover
-            raise AssertionError(f"ingest lost records in source {source.name}: {dict(counts)}")
-        per_source[source.name] = {
-            "format": source.format, "seen": counts["seen"], "ingested": counts["ingested"],
-            "quarantined": counts["quarantined"], "quarantine_reasons": dict(sorted(reasons.items())),
-            "warnings": dict(sorted(warnings.items())),
-        }
-    report = {
-        "corpus": corpus.name,
-        "seen": sum(s["seen"] for s in per_source.values()),
-        "ingested": len(articles),
-        "quarantined": len(rejects),
-        "sentences": len(sentences),
-        "sources": per_source,
-    }
+    ingestor = Ingestor(corpus, progress)
+    collected: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+    for table, row in ingestor.rows():
+        collected[table].append(row)
+    assert ingestor.report is not None
     return IngestResult(
-        articles=pd.DataFrame(articles, columns=ARTICLE_COLUMNS),
-        sentences=pd.DataFrame(sentences, columns=SENTENCE_COLUMNS),
-        quarantine=pd.DataFrame(rejects, columns=QUARANTINE_COLUMNS),
-        report=report,
+        articles=pd.DataFrame(collected["articles"], columns=ARTICLE_COLUMNS),
+        sentences=pd.DataFrame(collected["sentences"], columns=SENTENCE_COLUMNS),
+        quarantine=pd.DataFrame(collected["quarantine"], columns=QUARANTINE_COLUMNS),
+        report=ingestor.report,
     )
+
+
+def ingest_to_parquet(corpus: CorpusConfig, out_dir: Path | str, chunk_rows: int = 2048,
+                      progress: bool = True) -> dict[str, Any]:
+    """Stream the stage's three tables to ``out_dir`` in row groups of ``chunk_rows``; the report.
+
+    Rows are written in the order ``ingest()`` returns them, so both give the same tables.
+    """
+    out = Path(out_dir)
+    ingestor = Ingestor(corpus, progress)
+    buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+    with contextlib.ExitStack() as stack:
+        writers = {name: stack.enter_context(ParquetStreamWriter(out / f"{name}.parquet", schema))
+                   for name, (_, schema) in TABLES.items()}
+
+        def flush(name: str) -> None:
+            writers[name].write(pd.DataFrame(buffers[name], columns=TABLES[name][0]))
+            buffers[name].clear()
+
+        for table, row in ingestor.rows():
+            buffers[table].append(row)
+            if len(buffers[table]) >= chunk_rows:
+                flush(table)
+        for name in TABLES:
+            flush(name)
+    assert ingestor.report is not None
+    return ingestor.report
 
 
 def print_report(report: dict[str, Any], out=sys.stderr) -> None:
@@ -108,10 +174,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--report", default="metrics/ingest.json")
     args = ap.parse_args(argv)
     cfg = load_config(args.params)
-    result = ingest(cfg.corpus)
-    out = Path(args.out_dir)
-    write_parquet(result.articles, out / "articles.parquet")
-    write_parquet(result.sentences, out / "sentences.parquet")
-    write_parquet(result.quarantine, out / "quarantine.parquet")
-    write_json(result.report, args.report)
-    print_report(result.report)
+    report = ingest_to_parquet(cfg.corpus, args.out_dir)
+    write_json(report, args.report)
+    print_report(report)

@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
 ARTICLE_COLUMNS = [
     "doc_id", "source_id", "corpus", "format", "outlet", "date", "title", "body",
     "category", "path", "raw_sha256", "encoding", "warnings",
@@ -17,6 +19,14 @@ SENTENCE_COLUMNS = [
     "doc_id", "source_id", "sentence_id", "position", "text",
     "votes_russia", "votes_ukraine", "votes_west",
 ]
+
+_STR, _INT, _VOTES = pa.large_string(), pa.int64(), pa.list_(pa.float64())
+# Fixed schemas: the stage writes in row groups, and a chunk whose optional column is
+# all null must not change the file's types.
+ARTICLE_SCHEMA = pa.schema([(c, _STR) for c in ARTICLE_COLUMNS])
+QUARANTINE_SCHEMA = pa.schema([(c, _INT if c == "size_bytes" else _STR) for c in QUARANTINE_COLUMNS])
+SENTENCE_SCHEMA = pa.schema([(c, _INT if c == "position" else _VOTES if c.startswith("votes_") else _STR)
+                             for c in SENTENCE_COLUMNS])
 
 # Controls that never occur in text files; tab, newlines and form feed do.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")

@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..config import ConfigError, ModelConfig
-from ..passages import Passage, split_passages
+from ..passages import Passage, lead_passage, shortest, split_passages
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -30,7 +30,10 @@ class PairScorer(Protocol):
     fingerprint: str
 
     def score(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
-        """Probabilities in [0, 1], shape [len(passages), len(hypotheses)]."""
+        """Probabilities in [0, 1], shape [len(passages), len(hypotheses)].
+
+        Real backends also take ``truncate=True`` (passages.mode=lead): a pair longer than
+        the model is cut at its premise's end instead of being refused."""
         ...
 
     def split(self, text: str, hypotheses: Sequence[str], overlap: int) -> list[Passage]:
@@ -171,6 +174,15 @@ class TokenizerMixin:
     def split(self, text: str, hypotheses: Sequence[str], overlap: int) -> list[Passage]:
         return split_passages(text, self.passage_budget(hypotheses), self.count_tokens,
                               self.cut_tokens, overlap)
+
+    def lead(self, text: str, hypotheses: Sequence[str]) -> list[Passage]:
+        """The article's first tokens as one passage (passages.mode=lead).
+
+        Cut for the shortest hypothesis, the most any pair can read; ``score(...,
+        truncate=True)`` trims each longer pair further, as the pipeline does per pair.
+        """
+        return lead_passage(text, self.passage_budget(shortest(hypotheses, self.count_tokens)),
+                            self.count_tokens, self.cut_tokens)
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> Iterator[np.ndarray]:

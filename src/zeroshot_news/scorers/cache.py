@@ -220,7 +220,10 @@ class CachedScorer:
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "inner_calls": self.inner_calls}
 
-    def score(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+    def score(self, passages: Sequence[str], hypotheses: Sequence[str], truncate: bool = False) -> np.ndarray:
+        # truncate needs no key of its own: it only changes pairs that would otherwise be
+        # refused as too long, so a (passage, hypothesis) pair has one score either way.
+        inner_kw = {"truncate": True} if truncate else {}
         passages, hypotheses = list(passages), list(hypotheses)
         if not passages or not hypotheses:
             return np.zeros((len(passages), len(hypotheses)), dtype=np.float64)
@@ -236,7 +239,8 @@ class CachedScorer:
         for rows, cols in self._missing_groups(~found):
             for start in range(0, len(rows), self.chunk_passages):
                 r = rows[start:start + self.chunk_passages]
-                sub = np.asarray(self.scorer.score([u_p[i] for i in r], [u_h[j] for j in cols]), dtype=np.float64)
+                sub = np.asarray(self.scorer.score([u_p[i] for i in r], [u_h[j] for j in cols], **inner_kw),
+                                 dtype=np.float64)
                 self.inner_calls += 1
                 if sub.shape != (len(r), len(cols)):
                     raise ValueError(f"inner scorer returned {sub.shape}, expected {(len(r), len(cols))}")

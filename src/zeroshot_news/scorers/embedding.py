@@ -67,7 +67,8 @@ class EmbeddingScorer(TokenizerMixin):
         self._cache = {t: v for t, v in self._cache.items() if t in keep}
         return sim
 
-    def score(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+    def score(self, passages: Sequence[str], hypotheses: Sequence[str], truncate: bool = False) -> np.ndarray:
+        # Passages and hypotheses are encoded apart, each within max_length: truncate changes nothing.
         cos = self.similarity(passages, hypotheses)
         z = self.cfg.calibration_scale * (cos - self.cfg.calibration_center)
         return 1.0 / (1.0 + np.exp(-z))

@@ -131,9 +131,10 @@ class FastNLIScorer(NLIScorer):
         enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
         return dict(zip(texts, enc, strict=True))
 
-    def logits(self, premises: Sequence[str], hypotheses: Sequence[str], desc: str = "nli") -> np.ndarray:
+    def logits(self, premises: Sequence[str], hypotheses: Sequence[str], desc: str = "nli",
+               truncate: bool = False) -> np.ndarray:
         if self.template is None:
-            return super().logits(premises, hypotheses, desc)
+            return super().logits(premises, hypotheses, desc, truncate)
         torch = self._torch
         n_labels = self.model.config.num_labels
         if len(premises) == 0:
@@ -146,8 +147,15 @@ class FastNLIScorer(NLIScorer):
         pairs = list(pair_index)
         p_ids = self._ids(sorted({p for p, _ in pairs}))
         h_ids = self._ids(sorted({h for _, h in pairs}))
-        lengths = [len(p_ids[p]) + len(h_ids[h]) for p, h in pairs]
         specials = len(self.template.prefix) + len(self.template.middle) + len(self.template.suffix)
+        if truncate:  # the pipeline's truncation="only_first": the premise loses its end
+            room = {h: self.max_length - specials - len(ids) for h, ids in h_ids.items()}
+            if min(room.values()) < 1:
+                raise ValueError(f"a hypothesis leaves no room for a premise in max_length={self.max_length}")
+            premise_ids = [p_ids[p][: room[h]] for p, h in pairs]
+        else:
+            premise_ids = [p_ids[p] for p, _ in pairs]
+        lengths = [len(a) + len(h_ids[h]) for a, (_, h) in zip(premise_ids, pairs, strict=True)]
         longest = max(lengths) + specials
         if longest > self.max_length:
             raise ValueError(f"pair of {longest} tokens exceeds max_length={self.max_length}; "
@@ -163,8 +171,7 @@ class FastNLIScorer(NLIScorer):
                 types = np.zeros((len(idx), width), dtype=np.int64)
                 mask = np.zeros((len(idx), width), dtype=np.int64)
                 for row, i in enumerate(idx):
-                    p, h = pairs[i]
-                    a, t = self.template.build(p_ids[p], h_ids[h])
+                    a, t = self.template.build(premise_ids[i], h_ids[pairs[i][1]])
                     ids[row, : len(a)] = a
                     types[row, : len(t)] = t
                     mask[row, : len(a)] = 1

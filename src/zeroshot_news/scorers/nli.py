@@ -55,8 +55,12 @@ class NLIScorer(TokenizerMixin):
         longest = max(self.count_tokens(hypotheses)) if hypotheses else 0
         return self.max_length - longest - self.tokenizer.num_special_tokens_to_add(pair=True)
 
-    def logits(self, premises: Sequence[str], hypotheses: Sequence[str], desc: str = "nli") -> np.ndarray:
-        """Raw logits for aligned (premise, hypothesis) pairs, [n_pairs, n_labels]."""
+    def logits(self, premises: Sequence[str], hypotheses: Sequence[str], desc: str = "nli",
+               truncate: bool = False) -> np.ndarray:
+        """Raw logits for aligned (premise, hypothesis) pairs, [n_pairs, n_labels].
+
+        ``truncate``: a pair longer than max_length loses the end of its premise (the
+        pipeline's truncation="only_first") instead of raising."""
         torch = self._torch
         n = len(premises)
         out = np.zeros((n, self.model.config.num_labels), dtype=np.float32)
@@ -65,12 +69,16 @@ class NLIScorer(TokenizerMixin):
         p_len = dict(zip(sorted(set(premises)), self.count_tokens(sorted(set(premises))), strict=True))
         h_len = dict(zip(sorted(set(hypotheses)), self.count_tokens(sorted(set(hypotheses))), strict=True))
         lengths = [p_len[p] + h_len[h] for p, h in zip(premises, hypotheses, strict=True)]
+        if truncate:  # sort by the length the pair will have
+            lengths = [min(n, self.max_length) for n in lengths]
         batches = list(length_sorted_batches(lengths, self.cfg.batch_size))
         autocast = self.device.startswith("cuda")
         with torch.inference_mode():
             for idx in tqdm(batches, desc=desc, unit="batch", disable=not self.progress or len(batches) < 2):
-                enc = self.tokenizer([premises[i] for i in idx], [hypotheses[i] for i in idx],
-                                     padding=True, truncation=False, return_tensors="pt").to(self.device)
+                enc = self.tokenizer([premises[i] for i in idx], [hypotheses[i] for i in idx], padding=True,
+                                     truncation="only_first" if truncate else False,
+                                     max_length=self.max_length if truncate else None,
+                                     return_tensors="pt").to(self.device)
                 if enc["input_ids"].shape[1] > self.max_length:
                     raise ValueError(
                         f"pair of {enc['input_ids'].shape[1]} tokens exceeds max_length={self.max_length}; "
@@ -81,10 +89,10 @@ class NLIScorer(TokenizerMixin):
                 out[idx] = logits.float().cpu().numpy()
         return out
 
-    def score(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+    def score(self, passages: Sequence[str], hypotheses: Sequence[str], truncate: bool = False) -> np.ndarray:
         premises = [p for p in passages for _ in hypotheses]
         hyps = [h for _ in passages for h in hypotheses]
-        logits = self.logits(premises, hyps).astype(np.float64)
+        logits = self.logits(premises, hyps, truncate=truncate).astype(np.float64)
         pair = logits[:, [self.contra_id, self.entail_id]] if self.contra_id is not None else logits
         pair = pair - pair.max(axis=1, keepdims=True)
         probs = np.exp(pair) / np.exp(pair).sum(axis=1, keepdims=True)
