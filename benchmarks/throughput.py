@@ -15,10 +15,15 @@ label descriptions and NLI model:
   b_int8       FastNLIScorer, torch dynamic int8 quantisation (optional; changes scores)
   b_onnx_int8  FastNLIScorer, ONNX Runtime dynamic per-channel int8 (optional; changes scores)
   b_bf16       FastNLIScorer, torch CPU bf16 autocast (optional; changes scores)
+  b_lead       b with passages.mode=lead and max_length 512: no passage splitting, each
+               pair cut like the pipeline's: every (article, hypothesis) score is compared
+               with a's (the issue's "equal scores" comparison, on whole articles)
+  b_lead_torch the same with runtime torch
   c            the project's embedding backend through classify_topics, no cache
 
-Then: (a) vs (b) score equality on texts short enough not to be split (article titles),
-and the incremental case with the score cache (N articles, then N + 10, then N + 10 again).
+Then: (a) vs the exact modes on texts short enough for nobody to split or truncate
+(article titles), and the incremental case with the score cache (N articles, then
+N + 10, then N + 10 again).
 
     .venv/bin/python benchmarks/throughput.py --n 100 --model models/nli-minilm
 """
@@ -38,12 +43,17 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-# name -> (runtime, precision) of FastNLIScorer; "b" is whatever conf/model/nli.yaml says.
-NLI_MODES = {"b_torch": ("torch", "fp32"), "b_onnx": ("onnx", "fp32"), "b_int8": ("torch", "int8"),
-             "b_onnx_int8": ("onnx", "int8"), "b_bf16": ("torch", "bf16")}
-CONTENDERS = ["a", "b", "b_ref", *NLI_MODES, "c"]
-DEFAULT_CONTENDERS = "a,b_ref,b_torch,b_onnx,b_onnx_int8,c"
-EXACT = ("b_ref", "b_torch", "b_onnx")  # the modes meant to reproduce the pipeline's scores
+LEAD_MAX_LENGTH = 512  # the pipeline reads up to the tokenizer's model_max_length (512 for MiniLM)
+# name -> (runtime, precision, passages.mode) of FastNLIScorer; None = as conf/model/nli.yaml
+# says. "b" is the project's nli backend exactly as configured (split mode).
+NLI_MODES = {"b": (None, None, "split"), "b_torch": ("torch", "fp32", "split"),
+             "b_onnx": ("onnx", "fp32", "split"), "b_int8": ("torch", "int8", "split"),
+             "b_onnx_int8": ("onnx", "int8", "split"), "b_bf16": ("torch", "bf16", "split"),
+             "b_lead": (None, None, "lead"), "b_lead_torch": ("torch", "fp32", "lead")}
+CONTENDERS = ["a", "b_ref", *NLI_MODES, "c"]
+DEFAULT_CONTENDERS = "a,b,b_ref,b_torch,b_onnx,b_int8,b_onnx_int8,b_bf16,b_lead,b_lead_torch,c"
+EXACT = ("b_ref", "b_torch", "b_onnx", "b_lead", "b_lead_torch")  # modes that reproduce the pipeline's scores
+LEAD = ("b_lead", "b_lead_torch")
 
 
 def peak_rss_mb() -> float:
@@ -89,17 +99,37 @@ def _nli_scorer(name: str, nli_cfg, threads):
         from zeroshot_news.scorers.nli import NLIScorer
 
         return NLIScorer(dataclasses.replace(nli_cfg, runtime="torch", precision="fp32"), progress=False)
-    if name != "b":
-        runtime, precision = NLI_MODES[name]
-        nli_cfg = dataclasses.replace(nli_cfg, runtime=runtime, precision=precision)
+    runtime, precision, mode = NLI_MODES[name]
+    nli_cfg = dataclasses.replace(nli_cfg, runtime=runtime or nli_cfg.runtime, precision=precision or nli_cfg.precision)
+    if mode == "lead":  # read what the pipeline reads: the model's full length
+        nli_cfg = dataclasses.replace(nli_cfg, max_length=LEAD_MAX_LENGTH)
     return FastNLIScorer(nli_cfg, progress=False, threads=threads)
 
 
-def _topic_run(scorer, articles, cfg):
+class Recorder:
+    """Passes score() through and keeps what it returned (the raw hypothesis scores)."""
+
+    def __init__(self, scorer):
+        self.scorer = scorer
+        self.returned: list[np.ndarray] = []
+
+    def __getattr__(self, name):
+        return getattr(self.scorer, name)
+
+    def score(self, passages, hypotheses, **kw):
+        out = self.scorer.score(passages, hypotheses, **kw)
+        self.returned.append(np.asarray(out))
+        return out
+
+
+def _topic_run(scorer, articles, cfg, mode: str = "split"):
+    import dataclasses
+
     from zeroshot_news.topic import classify_topics
 
     start = time.perf_counter()
-    result = classify_topics(articles, scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False)
+    result = classify_topics(articles, scorer, cfg.taxonomy, cfg.topic, dataclasses.replace(cfg.passages, mode=mode),
+                             progress=False)
     return time.perf_counter() - start, result
 
 
@@ -133,6 +163,8 @@ def worker(args) -> dict:
         out["cpu_s"] = cpu_s() - cpu0
         out["pairs"] = len(texts) * len(labels)
         scores = np.array([[dict(zip(r["labels"], r["scores"], strict=True))[lab] for lab in labels] for r in res])
+        out["hypothesis_scores_file"] = str(Path(args.tmp) / "a_hypothesis_scores.npy")
+        np.save(out["hypothesis_scores_file"], scores)
     elif args.worker in CONTENDERS:
         if args.worker == "c":
             from zeroshot_news.scorers.embedding import EmbeddingScorer
@@ -144,15 +176,20 @@ def worker(args) -> dict:
         scorer.score([articles["title"].iloc[0]], hypotheses[:1])  # warm-up
         if args.worker == "c":
             scorer._cache.clear()
+        mode = NLI_MODES.get(args.worker, (None, None, "split"))[2]
+        recorder = Recorder(scorer)
         cpu0 = cpu_s()
-        elapsed, result = _topic_run(scorer, articles, cfg)
+        elapsed, result = _topic_run(recorder, articles, cfg, mode)
         out["classify_s"] = elapsed
         out["cpu_s"] = cpu_s() - cpu0
         out["passages"] = int(result.report["passages"])
         out["pairs"] = int(result.report["pairs_scored"])
         scores = np.array(result.topics["score"], dtype=np.float64)
         if args.worker != "c":
-            out["mode"] = f"{getattr(scorer, 'runtime', 'torch')}-{getattr(scorer, 'precision', 'fp32')}"
+            out["mode"] = f"{getattr(scorer, 'runtime', 'torch')}-{getattr(scorer, 'precision', 'fp32')}-{mode}"
+        if mode == "lead":  # one passage per article: [articles, hypotheses], comparable with (a)
+            out["hypothesis_scores_file"] = str(Path(args.tmp) / f"{args.worker}_hypothesis_scores.npy")
+            np.save(out["hypothesis_scores_file"], np.concatenate(recorder.returned))
         out["passage_scores_file"] = str(Path(args.tmp) / f"{args.worker}.npy")
         np.save(out["passage_scores_file"], np.array([s for ps in result.topics["passage_scores"] for s in ps]))
     elif args.worker == "equality":
@@ -179,7 +216,7 @@ def equality(args, articles, labels, hypotheses, nli_cfg, cfg) -> dict:
                multi_label=True)
     a = np.array([[dict(zip(r["labels"], r["scores"], strict=True))[lab] for lab in labels] for r in res])
     out: dict = {"titles": len(titles)}
-    for name in ("b", *EXACT):
+    for name in ("b", *[e for e in EXACT if e not in LEAD]):
         got = _nli_scorer(name, nli_cfg, args.threads).score(titles, hypotheses)
         out[f"max_abs_diff_a_{name}"] = float(np.abs(a - got).max())
     return out
@@ -243,7 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-length", type=int, default=256, help="project scorers' max_length (params.yaml)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--contenders", default=DEFAULT_CONTENDERS, help=f"comma list of {CONTENDERS}")
-    ap.add_argument("--incremental-scorer", default="b", choices=["b", *NLI_MODES])
+    ap.add_argument("--incremental-scorer", default="b", choices=list(NLI_MODES))
     ap.add_argument("--skip", default="", help="comma list of: equality, incremental")
     ap.add_argument("--json", help="also write all results here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -264,10 +301,14 @@ def main(argv: list[str] | None = None) -> None:
         for name in names:
             results[name] = run_worker(name, args, tmp)
         for name in names:
-            if name.startswith("b") and "b_ref" in results:
+            if name.startswith("b") and name not in LEAD and "b_ref" in results:
                 ref = np.load(results["b_ref"]["passage_scores_file"])
                 got = np.load(results[name]["passage_scores_file"])
                 results[name]["max_abs_diff_vs_b_ref"] = float(np.abs(ref - got).max())
+            if name in LEAD and "a" in results:  # whole articles, every (article, hypothesis) score
+                ref = np.load(results["a"]["hypothesis_scores_file"])
+                got = np.load(results[name]["hypothesis_scores_file"])
+                results[name]["max_abs_diff_vs_a"] = float(np.abs(ref - got).max())
         if "equality" not in skip:
             results["equality"] = run_worker("equality", args, tmp)
         if "incremental" not in skip:
@@ -279,23 +320,24 @@ def main(argv: list[str] | None = None) -> None:
 
 def report(results: dict, args) -> None:
     print(f"\n{args.n} articles, {args.batch_size} per batch, model {args.model}")
-    print(f"{'contender':<12} {'mode':<11} {'articles/s':>10} {'classify s':>10} {'CPU s':>7} {'load s':>7} "
-          f"{'pairs':>6} {'peak RSS MB':>11} {'max|d| vs b_ref':>15}")
+    print(f"{'contender':<12} {'mode':<16} {'articles/s':>10} {'classify s':>10} {'CPU s':>7} {'load s':>7} "
+          f"{'pairs':>6} {'peak RSS MB':>11} {'max|d| vs b_ref':>15} {'max|d| vs a':>11}")
     for name, r in results.items():
         if name in ("equality", "incremental"):
             continue
-        diff = r.get("max_abs_diff_vs_b_ref")
-        diff_s = "" if diff is None else f"{diff:.2e}"
-        print(f"{name:<12} {r.get('mode', ''):<11} {r['articles_per_s']:>10.3f} {r['classify_s']:>10.1f} "
-              f"{r['cpu_s']:>7.1f} {r['load_s']:>7.1f} {r['pairs']:>6} {r['peak_rss_mb']:>11.0f} {diff_s:>15}")
+        cells = [r.get(key) for key in ("max_abs_diff_vs_b_ref", "max_abs_diff_vs_a")]
+        diff_ref, diff_a = ("" if d is None else f"{d:.2e}" for d in cells)
+        print(f"{name:<12} {r.get('mode', ''):<16} {r['articles_per_s']:>10.3f} {r['classify_s']:>10.1f} "
+              f"{r['cpu_s']:>7.1f} {r['load_s']:>7.1f} {r['pairs']:>6} {r['peak_rss_mb']:>11.0f} {diff_ref:>15} "
+              f"{diff_a:>11}")
     if "a" in results:
         a = results["a"]
         print(f"(a) truncated {a['truncated_articles']}/{a['articles']} articles to the model's max length")
         for name in results:
             if name.startswith("b") or name == "c":
                 r = results[name]
-                exact = "equal scores" if name in EXACT or (name == "b" and r.get("mode", "").endswith("fp32")) \
-                    else "scores differ"
+                exact = ("equal scores to a" if name in LEAD else "equal scores to b_ref" if name in EXACT
+                         or (name == "b" and "fp32" in r.get("mode", "")) else "other scores")
                 print(f"ratio {name}/a: articles/s {r['articles_per_s'] / a['articles_per_s']:.2f}, "
                       f"by CPU time {a['cpu_s'] / r['cpu_s']:.2f}  ({exact})")
     if "equality" in results:

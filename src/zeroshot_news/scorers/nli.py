@@ -10,6 +10,7 @@ only warns and then scores with an arbitrary logit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 from tqdm import tqdm
@@ -50,6 +51,8 @@ class NLIScorer(TokenizerMixin):
         self.entail_id, self.contra_id = entailment_ids(dict(config.label2id))
         self._load(cfg, AutoModelForSequenceClassification, progress)
         self.fingerprint = model_fingerprint(cfg, resolved, "nli-entail-vs-contra")
+        # The weights alone (not max_length or the scoring rule): names exported graphs.
+        self.weights_fingerprint = model_fingerprint(replace(cfg, max_length=0), resolved, "weights")
 
     def passage_budget(self, hypotheses: Sequence[str]) -> int:
         longest = max(self.count_tokens(hypotheses)) if hypotheses else 0
