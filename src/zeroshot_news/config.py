@@ -174,6 +174,9 @@ class ModelConfig:
     backend: Literal["embedding", "nli"]
     name_or_path: str
     batch_size: int = 32
+    # Cap on rows x longest pair per batch (null: batch_size only). Small on a CPU, where
+    # it saves time and memory; null (with a large batch_size) on a GPU.
+    max_batch_tokens: int | None = None
     max_length: int = 256
     device: str = "auto"
     # Embedding backend only: p = sigmoid(scale * (cosine - center)); see scorers/embedding.py.
@@ -197,6 +200,8 @@ class ModelConfig:
             raise ConfigError(f"{key}.precision: bf16 is a torch runtime option (use fp32 or int8 with onnx)")
         if self.batch_size < 1:
             raise ConfigError(f"{key}.batch_size: must be >= 1")
+        if self.max_batch_tokens is not None and self.max_batch_tokens < 1:
+            raise ConfigError(f"{key}.max_batch_tokens: must be >= 1 or null")
         if not 16 <= self.max_length <= 8192:
             raise ConfigError(f"{key}.max_length: must be in [16, 8192]")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", self.device):

@@ -44,32 +44,58 @@ def article_text(title: str, body: str) -> str:
     return f"{title}\n\n{body}" if title and body else title or body
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
+# Paragraphs -> each paragraph's sentence (start, end) offsets. The default runs pysbd;
+# the score cache passes one that remembers results on disk (pysbd is the slow part of
+# a cached re-run: its abbreviation rules compile regexes per call).
+Segmenter = Callable[[list[str]], list[list[tuple[int, int]]]]
+
+
+def segmenter_id() -> str:
+    """Names the sentence splitter and its settings: part of every remembered segmentation's key."""
+    import pysbd
+
+    return f"pysbd-{getattr(pysbd, '__version__', '?')}-en-char_span"
+
+
+def segment_paragraphs(paragraphs: list[str]) -> list[list[tuple[int, int]]]:
+    """pysbd's sentence spans of each paragraph (character offsets into that paragraph)."""
+    segmenter = _segmenter()
+    return [[(span.start, span.end) for span in segmenter.segment(p)] for p in paragraphs]
+
+
+def sentence_spans(text: str, segment: Segmenter | None = None) -> list[tuple[int, int]]:
     """Sentence (start, end) character spans, whitespace trimmed, paragraph breaks respected."""
-    spans: list[tuple[int, int]] = []
+    paragraphs, offsets = [], []
     offset = 0
     for para in text.split("\n\n"):
         if para.strip():
-            for span in _segmenter().segment(para):
-                s, e = offset + span.start, offset + span.end
-                while s < e and text[s].isspace():
-                    s += 1
-                while e > s and text[e - 1].isspace():
-                    e -= 1
-                if e > s:
-                    spans.append((s, e))
+            paragraphs.append(para)
+            offsets.append(offset)
         offset += len(para) + 2
+    spans: list[tuple[int, int]] = []
+    if not paragraphs:
+        return spans
+    for para_offset, para_spans in zip(offsets, (segment or segment_paragraphs)(paragraphs), strict=True):
+        for start, end in para_spans:
+            s, e = para_offset + start, para_offset + end
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            if e > s:
+                spans.append((s, e))
     return spans
 
 
 def split_passages(
-    text: str, budget: int, count_tokens: TokenCounter, cut_tokens: TokenCutter, overlap: int = 1
+    text: str, budget: int, count_tokens: TokenCounter, cut_tokens: TokenCutter, overlap: int = 1,
+    segment: Segmenter | None = None,
 ) -> list[Passage]:
     """Pack sentences into passages of at most ``budget`` tokens each."""
     if budget < 8:
         raise ValueError(f"passage token budget {budget} is too small")
     units: list[tuple[int, int, bool]] = []  # (start, end, forced)
-    spans = sentence_spans(text)
+    spans = sentence_spans(text, segment)
     lengths = count_tokens([text[s:e] for s, e in spans]) if spans else []
     sent_tokens: list[int] = []
     for (s, e), n in zip(spans, lengths, strict=True):

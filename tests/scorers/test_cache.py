@@ -17,6 +17,7 @@ from zeroshot_news.scorers import PairScorer
 from zeroshot_news.scorers.cache import CachedScorer, ScoreCache, text_key
 
 from ..fakes import KeywordScorer
+from ..test_passages import count_words, cut_words
 
 PASSAGES = ["Russia moved troops to the border.", "The talks with the Taliban begin in Moscow.",
             "Nothing to see here.", "NATO troops and diplomacy."]
@@ -210,3 +211,34 @@ def test_maybe_cached_follows_the_config(tmp_path):
     wrapped = maybe_cached(inner, CacheConfig(enabled=True, path=str(tmp_path / "d" / "x.sqlite")))
     assert isinstance(wrapped, CachedScorer) and (tmp_path / "d" / "x.sqlite").exists()
     wrapped.cache.close()
+
+
+def test_sentence_segmentations_are_remembered(tmp_path, monkeypatch, seed_text):
+    """A cached re-run does not run the (slow) sentence splitter again; passages are unchanged."""
+    from zeroshot_news import passages as passages_module
+    from zeroshot_news.scorers import cache as cache_module
+
+    inner = KeywordScorer(KEYWORDS, budget=40)
+    calls: list[int] = []
+
+    def counting(paragraphs):
+        calls.append(len(paragraphs))
+        return passages_module.segment_paragraphs(paragraphs)
+
+    def split_with_segment(text, hypotheses, overlap, segment=None):
+        return passages_module.split_passages(text, inner.budget, count_words, cut_words, overlap, segment)
+
+    monkeypatch.setattr(inner, "split", split_with_segment)
+    monkeypatch.setattr(cache_module, "segment_paragraphs", counting)
+    want = split_with_segment(seed_text, HYPS, 1)
+    with ScoreCache(tmp_path / "c.sqlite") as cache:
+        first = CachedScorer(inner, cache).split(seed_text, HYPS, 1)
+    n_paragraphs = calls[0]
+    assert first == want and n_paragraphs > 3
+    with ScoreCache(tmp_path / "c.sqlite") as cache:  # a new process, in effect
+        again = CachedScorer(inner, cache).split(seed_text, HYPS, 1)
+        edited = CachedScorer(inner, cache).split(seed_text + "\n\nA new closing paragraph. It has two sentences.",
+                                                  HYPS, 1)
+    assert again == want
+    assert calls == [n_paragraphs, 1]  # nothing for the re-run, only the new paragraph after an edit
+    assert edited[:-1] == want[:-1] or edited[0] == want[0]

@@ -16,6 +16,9 @@ Guarantees:
 * shared: several processes may open the same file (WAL readers never block, writers
   wait up to ``timeout`` seconds); one instance may be used from several threads.
 
+The same file remembers each paragraph's sentence spans (pysbd is the slow part of a
+cached re-run), keyed by the splitter's id and version and the paragraph's hash.
+
 ``CachedScorer(scorer, cache)`` wraps any PairScorer: ``score`` looks the whole grid
 up, asks the inner scorer only for the missing pairs (grouped into sub-grids, so a
 new hypothesis or new passages cost exactly their new pairs), stores them, and
@@ -25,6 +28,8 @@ returns the full matrix.
 from __future__ import annotations
 
 import hashlib
+import inspect
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -32,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..passages import segment_paragraphs, segmenter_id
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # rows per executemany into the temporary key tables
@@ -81,6 +88,8 @@ class ScoreCache:
                 " fp TEXT NOT NULL, p BLOB NOT NULL, h BLOB NOT NULL, v REAL NOT NULL,"
                 " PRIMARY KEY (fp, p, h)) WITHOUT ROWID"
             )
+            # Sentence spans of a paragraph, keyed by sha256(segmenter id + paragraph).
+            con.execute("CREATE TABLE IF NOT EXISTS sentences (k BLOB PRIMARY KEY, spans TEXT NOT NULL) WITHOUT ROWID")
             version = con.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -166,6 +175,34 @@ class ScoreCache:
             self._writes += len(rows)
         return len(rows)
 
+    # -- remembered sentence segmentations -------------------------------------------------
+
+    def get_spans(self, keys: Sequence[bytes]) -> dict[bytes, list[tuple[int, int]]]:
+        found: dict[bytes, list[tuple[int, int]]] = {}
+        with self._lock:
+            unique = list(dict.fromkeys(keys))
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start:start + _CHUNK]
+                rows = self._con.execute(
+                    f"SELECT k, spans FROM sentences WHERE k IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+                for k, spans in rows:
+                    found[k] = [(int(s), int(e)) for s, e in json.loads(spans)]
+        return found
+
+    def put_spans(self, items: dict[bytes, list[tuple[int, int]]]) -> None:
+        if not items:
+            return
+        rows = [(k, json.dumps([list(span) for span in spans])) for k, spans in items.items()]
+        with self._lock:
+            con = self._con
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.executemany("INSERT OR IGNORE INTO sentences (k, spans) VALUES (?, ?)", rows)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
     # -- bookkeeping ---------------------------------------------------------------------
 
     def count(self, fingerprint: str | None = None) -> int:
@@ -208,9 +245,26 @@ class CachedScorer:
         self.hits = 0
         self.misses = 0
         self.inner_calls = 0
+        self._segmenter_id: str | None = None
 
     def split(self, text: str, hypotheses: Sequence[str], overlap: int):
+        if "segment" in inspect.signature(self.scorer.split).parameters:
+            return self.scorer.split(text, hypotheses, overlap, segment=self._segment)
         return self.scorer.split(text, hypotheses, overlap)
+
+    def _segment(self, paragraphs: list[str]) -> list[list[tuple[int, int]]]:
+        """Sentence spans per paragraph: remembered ones from the cache, the rest from pysbd."""
+        if self._segmenter_id is None:
+            self._segmenter_id = segmenter_id()
+        keys = [text_key(f"{self._segmenter_id}\0{p}") for p in paragraphs]
+        known = self.cache.get_spans(keys)
+        missing = [i for i, k in enumerate(keys) if k not in known]
+        if missing:
+            computed = segment_paragraphs([paragraphs[i] for i in missing])
+            new = {keys[i]: spans for i, spans in zip(missing, computed, strict=True)}
+            self.cache.put_spans(new)
+            known.update(new)
+        return [known[k] for k in keys]
 
     def __getattr__(self, name: str) -> Any:  # tokenizer, max_length, ... of the inner scorer
         if name == "scorer":

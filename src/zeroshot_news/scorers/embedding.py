@@ -42,7 +42,7 @@ class EmbeddingScorer(TokenizerMixin):
         todo = sorted({t for t in texts if t not in self._cache})
         if todo:
             lengths = self.count_tokens(todo)
-            batches = list(length_sorted_batches(lengths, self.cfg.batch_size))
+            batches = list(length_sorted_batches(lengths, self.cfg.batch_size, self.cfg.max_batch_tokens))
             torch = self._torch
             with torch.inference_mode():
                 for idx in tqdm(batches, desc=desc, unit="batch", disable=not self.progress or len(batches) < 2):

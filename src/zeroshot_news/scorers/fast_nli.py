@@ -161,7 +161,7 @@ class FastNLIScorer(NLIScorer):
             raise ValueError(f"pair of {longest} tokens exceeds max_length={self.max_length}; "
                              "split passages with this scorer's split() first")
         out = np.zeros((len(pairs), n_labels), dtype=np.float32)
-        batches = list(length_sorted_batches(lengths, self.cfg.batch_size))
+        batches = list(length_sorted_batches(lengths, self.cfg.batch_size, self.cfg.max_batch_tokens))
         cuda = self.device.startswith("cuda")
         bf16_cpu = self.precision == "bf16" and not cuda
         with torch.inference_mode():

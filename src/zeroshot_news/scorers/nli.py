@@ -74,7 +74,7 @@ class NLIScorer(TokenizerMixin):
         lengths = [p_len[p] + h_len[h] for p, h in zip(premises, hypotheses, strict=True)]
         if truncate:  # sort by the length the pair will have
             lengths = [min(n, self.max_length) for n in lengths]
-        batches = list(length_sorted_batches(lengths, self.cfg.batch_size))
+        batches = list(length_sorted_batches(lengths, self.cfg.batch_size, self.cfg.max_batch_tokens))
         autocast = self.device.startswith("cuda")
         with torch.inference_mode():
             for idx in tqdm(batches, desc=desc, unit="batch", disable=not self.progress or len(batches) < 2):
