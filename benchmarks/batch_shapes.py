@@ -1,0 +1,59 @@
+"""Pairs/second and peak memory of one NLI forward pass shape (batch x length), torch or ONNX Runtime.
+
+Why batches of long pairs are capped (``model.max_batch_tokens``): on a CPU, attention
+memory grows with batch x length², and large batches of long pairs are not faster.
+Each shape runs in its own process (peak RSS = that process's high-water mark):
+
+    for b in 32 16 8 4; do .venv/bin/python benchmarks/batch_shapes.py --batch $b --length 512; done
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import resource
+import time
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="models/nli-minilm")
+    ap.add_argument("--runtime", choices=["torch", "onnx"], default="onnx")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--length", type=int, default=512)
+    ap.add_argument("--pairs", type=int, default=96, help="pairs to time (after one warm-up batch)")
+    args = ap.parse_args()
+    from zeroshot_news.config import ModelConfig
+    from zeroshot_news.scorers.fast_nli import FastNLIScorer
+
+    cfg = ModelConfig(backend="nli", name_or_path=args.model, device="cpu", max_length=args.length)
+    scorer = FastNLIScorer(dataclasses.replace(cfg, runtime=args.runtime), progress=False)
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1000, 20000, (args.batch, args.length))
+    mask, types = np.ones_like(ids), np.zeros_like(ids)
+    if scorer.onnx is not None:
+        def run():
+            return scorer.onnx(ids, mask, types)
+    else:
+        import torch
+
+        inputs = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
+                  "token_type_ids": torch.from_numpy(types)}
+
+        def run():
+            with torch.inference_mode():
+                return scorer.model(**inputs).logits
+    run()
+    start, done = time.perf_counter(), 0
+    while done < args.pairs:
+        run()
+        done += args.batch
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{args.runtime} batch {args.batch} x {args.length} tokens: {done / (time.perf_counter() - start):.1f} "
+          f"pairs/s, peak RSS {rss:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
