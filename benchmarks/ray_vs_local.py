@@ -6,7 +6,7 @@ the stage), on the bundled corpus with the default config, and compares the outp
 parquet files byte for byte. The score cache is shared (so this measures the engines'
 overhead, not model time) unless ``--no-cache``.
 
-    .venv/bin/python benchmarks/ray_vs_local.py --num-actors 2 --chunk-size 64
+    .venv/bin/python benchmarks/ray_vs_local.py --num-actors 2 --cpus-per-actor 0.5 --chunk-size 64
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 def params_for(engine: str, args, dst: Path) -> Path:
     data = yaml.safe_load((REPO / "params.yaml").read_text())
     data["engine"] = {**data["engine"], "name": engine, "chunk_size": args.chunk_size,
-                      "num_actors": args.num_actors if engine == "ray" else 1}
+                      "num_actors": args.num_actors if engine == "ray" else 1,
+                      "cpus_per_actor": args.cpus_per_actor}
     if args.no_cache:
         data["cache"] = {**data["cache"], "enabled": False}
     dst.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -48,6 +49,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--num-actors", type=int, default=2)
     ap.add_argument("--chunk-size", type=int, default=64)
+    ap.add_argument("--cpus-per-actor", type=float, default=0.5, help="leave Ray Data a CPU to read with")
     ap.add_argument("--no-cache", action="store_true")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from zeroshot_news.config import EngineConfig, compose_config, parse_config
+from zeroshot_news.config import ConfigError, EngineConfig, compose_config, parse_config
 from zeroshot_news.engine import run_chunked
 from zeroshot_news.io import write_parquet
 from zeroshot_news.stance import STANCE_SCHEMA, StanceWorker, classify_stance
@@ -77,8 +77,23 @@ def test_ray_engine_matches_local(setup, tmp_path):
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
         remote = _run(cfg, path, tmp_path / "ray", EngineConfig(name="ray", chunk_size=3, num_actors=2,
                                                                 cpus_per_actor=0.5))
+        # Actors holding every CPU would leave the read tasks none: a clear error, not a hang.
+        with pytest.raises(ConfigError, match="free CPU"):
+            _run(cfg, path, tmp_path / "starved", EngineConfig(name="ray", chunk_size=3, num_actors=2,
+                                                               cpus_per_actor=1.0))
     finally:
         ray.shutdown()
         shutil.rmtree(tmp_path / "ray", ignore_errors=True)
     for name in local:
         _assert_same(local[name], remote[name])
+
+
+def test_ray_resource_check_only_for_fixed_local_instances():
+    from zeroshot_news.engine import check_ray_resources
+
+    starved = EngineConfig(name="ray", num_actors=2, cpus_per_actor=1.0)
+    with pytest.raises(ConfigError, match=r"engine.cpus_per_actor=0.5"):
+        check_ray_resources(starved, {"CPU": 2.0})
+    check_ray_resources(starved, {"CPU": 3.0})
+    check_ray_resources(EngineConfig(name="ray", num_actors=2, cpus_per_actor=1.0, ray_address="auto"),
+                        {"CPU": 2.0})  # a cluster may grow: no check

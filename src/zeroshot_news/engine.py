@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
-from .config import EngineConfig
+from .config import ConfigError, EngineConfig
 from .io import ParquetStreamWriter, iter_parquet
 
 Worker = Callable[[pd.DataFrame], dict[str, pd.DataFrame]]
@@ -97,6 +97,22 @@ class _RayWorker:
         return pd.DataFrame({"n_in": [len(batch)], **{name: [blob] for name, blob in encoded.items()}})
 
 
+def check_ray_resources(engine: EngineConfig, resources: dict[str, float]) -> None:
+    """Fail at once where the actor pool would leave Ray Data's read tasks no CPU.
+
+    Each parquet read task asks for one CPU; if the actors hold every CPU of a fixed
+    cluster (a local instance cannot grow), the pipeline waits forever instead of failing.
+    """
+    total = float(resources.get("CPU", 0.0))
+    held = engine.num_actors * engine.cpus_per_actor
+    if engine.ray_address is None and total and held > total - 1:
+        fit = max(0.1, (total - 1) / engine.num_actors)
+        raise ConfigError(
+            f"engine: {engine.num_actors} actors x {engine.cpus_per_actor} CPUs hold {held:g} of this Ray "
+            f"instance's {total:g} CPUs, and Ray Data needs 1 free CPU to read the input (it would wait "
+            f"forever); use fewer actors or e.g. engine.cpus_per_actor={fit:.2g}")
+
+
 def _ray_chunks(
     input_path, columns, make_worker, engine: EngineConfig
 ) -> Iterator[tuple[int, dict[str, pd.DataFrame]]]:
@@ -107,6 +123,7 @@ def _ray_chunks(
     if not ray.is_initialized():
         ray.init(address=engine.ray_address, include_dashboard=False, log_to_driver=False,
                  ignore_reinit_error=True)
+    check_ray_resources(engine, ray.cluster_resources())
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # outputs in input order, as the local engine
     import math
