@@ -24,11 +24,12 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--length", type=int, default=512)
     ap.add_argument("--pairs", type=int, default=96, help="pairs to time (after one warm-up batch)")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda (torch runtime: bf16 autocast, as the scorer)")
     args = ap.parse_args()
     from zeroshot_news.config import ModelConfig
     from zeroshot_news.scorers.fast_nli import FastNLIScorer
 
-    cfg = ModelConfig(backend="nli", name_or_path=args.model, device="cpu", max_length=args.length)
+    cfg = ModelConfig(backend="nli", name_or_path=args.model, device=args.device, max_length=args.length)
     scorer = FastNLIScorer(dataclasses.replace(cfg, runtime=args.runtime), progress=False)
     rng = np.random.default_rng(0)
     ids = rng.integers(1000, 20000, (args.batch, args.length))
@@ -41,10 +42,15 @@ def main() -> None:
 
         inputs = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask),
                   "token_type_ids": torch.from_numpy(types)}
+        inputs = {k: v.to(scorer.device) for k, v in inputs.items()}
+        cuda = scorer.device.startswith("cuda")
 
         def run():
-            with torch.inference_mode():
-                return scorer.model(**inputs).logits
+            with torch.inference_mode(), torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+                out = scorer.model(**inputs).logits
+                if cuda:
+                    torch.cuda.synchronize()
+                return out
     run()
     start, done = time.perf_counter(), 0
     while done < args.pairs:

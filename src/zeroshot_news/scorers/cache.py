@@ -163,17 +163,22 @@ class ScoreCache:
     def _insert(self, rows: list[tuple[str, bytes, bytes, float]]) -> int:
         if not rows:
             return 0
+        self._insert_many("INSERT OR IGNORE INTO scores (fp, p, h, v) VALUES (?, ?, ?, ?)", rows)
+        with self._lock:
+            self._writes += len(rows)
+        return len(rows)
+
+    def _insert_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """All rows in one transaction: after a crash, all of them or none."""
         with self._lock:
             con = self._con
             con.execute("BEGIN IMMEDIATE")
             try:
-                con.executemany("INSERT OR IGNORE INTO scores (fp, p, h, v) VALUES (?, ?, ?, ?)", rows)
+                con.executemany(sql, rows)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            self._writes += len(rows)
-        return len(rows)
 
     # -- remembered sentence segmentations -------------------------------------------------
 
@@ -193,15 +198,7 @@ class ScoreCache:
         if not items:
             return
         rows = [(k, json.dumps([list(span) for span in spans])) for k, spans in items.items()]
-        with self._lock:
-            con = self._con
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                con.executemany("INSERT OR IGNORE INTO sentences (k, spans) VALUES (?, ?)", rows)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        self._insert_many("INSERT OR IGNORE INTO sentences (k, spans) VALUES (?, ?)", rows)
 
     # -- bookkeeping ---------------------------------------------------------------------
 
