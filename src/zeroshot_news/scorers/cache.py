@@ -242,17 +242,17 @@ class CachedScorer:
         self.hits = 0
         self.misses = 0
         self.inner_calls = 0
-        self._segmenter_id: str | None = None
+        # Scorers whose split() takes a segmenter get the remembering one (checked once).
+        self._remembers_sentences = "segment" in inspect.signature(scorer.split).parameters
+        self._segmenter_id = segmenter_id() if self._remembers_sentences else ""
 
     def split(self, text: str, hypotheses: Sequence[str], overlap: int):
-        if "segment" in inspect.signature(self.scorer.split).parameters:
+        if self._remembers_sentences:
             return self.scorer.split(text, hypotheses, overlap, segment=self._segment)
         return self.scorer.split(text, hypotheses, overlap)
 
     def _segment(self, paragraphs: list[str]) -> list[list[tuple[int, int]]]:
         """Sentence spans per paragraph: remembered ones from the cache, the rest from pysbd."""
-        if self._segmenter_id is None:
-            self._segmenter_id = segmenter_id()
         keys = [text_key(f"{self._segmenter_id}\0{p}") for p in paragraphs]
         known = self.cache.get_spans(keys)
         missing = [i for i, k in enumerate(keys) if k not in known]

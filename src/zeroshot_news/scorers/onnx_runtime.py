@@ -103,6 +103,8 @@ def _build_atomically(final: Path, build) -> Path:
 
 def exported_graph(model, export_dir: str, fingerprint: str, precision: str, input_names: list[str]) -> Path:
     """The ONNX folder for these weights and precision, exporting (and quantising) on first use."""
+    if precision not in ("fp32", "int8"):
+        raise ConfigError(f"model.precision={precision!r}: ONNX Runtime runs fp32 or int8 (bf16 is a torch option)")
     root = Path(export_dir)
     fp32 = _build_atomically(root / f"{fingerprint}-fp32", lambda d: _export(model, d, input_names))
     if precision == "fp32":
@@ -123,7 +125,6 @@ class OnnxLogits:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
         self.input_names = input_names
-        self.version = ort.__version__
 
     def __call__(self, *arrays: np.ndarray) -> np.ndarray:
         feed = dict(zip(self.input_names, arrays, strict=True))
