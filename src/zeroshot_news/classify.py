@@ -11,7 +11,7 @@ input with nothing usable in it.
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -20,20 +20,14 @@ from typing import Any
 import pandas as pd
 
 from .clean import clean
-from .config import (
-    ColumnMapping,
-    Config,
-    ConfigError,
-    SourceConfig,
-    compose_config,
-    load_params,
-    parse_config,
-)
+from .config import ColumnMapping, Config, ConfigError, SourceConfig, add_config_args, config_from_args
 from .ingest import ingest
 from .io import write_jsonl
 from .scorers import build_scorer
 from .stance import classify_stance
 from .topic import classify_topics
+
+log = logging.getLogger(__name__)
 
 EXIT_NOTHING_USABLE = 3
 
@@ -108,35 +102,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("input", type=Path, help="folder of native-format .txt files, or a .csv / .jsonl file")
     ap.add_argument("--output", "-o", type=Path, required=True, help="JSON Lines output file")
-    ap.add_argument("--config-dir", default="conf", help="Hydra config folder (default: conf)")
-    ap.add_argument("--params", help="use this params.yaml instead of composing --config-dir")
-    ap.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    ap.add_argument("overrides", nargs="*", help="Hydra overrides (group=option, key=value)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_config_args(ap)
     args = ap.parse_intermixed_args(argv)
-
     # Config first: a bad config fails here, before any model or data is loaded.
-    if args.params and args.overrides:
-        raise ConfigError("give either --params or overrides, not both")
-    data = load_params(args.params) if args.params else compose_config(args.config_dir, args.overrides)
-    cfg = parse_config(data)
+    cfg = config_from_args(args, compose_by_default=True)
     source = input_source(args.input)
 
-    result = run_classify(cfg, source, progress=not args.quiet)
+    result = run_classify(cfg, source, progress=not args.no_progress)
     records = result["records"]
     for row in result["quarantine"].itertuples():
-        print(f"quarantined {row.path}: {row.reason} ({row.detail})", file=sys.stderr)
+        log.warning("quarantined %s: %s (%s)", row.path, row.reason, row.detail)
     for row in result["removed"].itertuples():
-        print(f"removed {row.path}: {row.reason} ({row.detail})", file=sys.stderr)
+        log.warning("removed %s: %s (%s)", row.path, row.reason, row.detail)
     if not records:
-        print(f"error: nothing usable in {args.input}: {result['seen']} records seen, "
-              f"{len(result['quarantine'])} quarantined, {len(result['removed'])} removed by cleaning",
-              file=sys.stderr)
+        log.error("nothing usable in %s: %d records seen, %d quarantined, %d removed by cleaning", args.input,
+                  result["seen"], len(result["quarantine"]), len(result["removed"]))
         return EXIT_NOTHING_USABLE
     write_jsonl(records, args.output)
     label_counts = pd.Series([lab for r in records for lab in r["topic_labels"]], dtype=object).value_counts()
     rate = len(records) / max(result["seconds"], 1e-9)
-    print(f"classified {len(records)} of {result['seen']} records -> {args.output} "
-          f"({len(result['quarantine'])} quarantined, {len(result['removed'])} removed; "
-          f"{rate:.2f} articles/s, model loading included)", file=sys.stderr)
-    print("topic labels: " + (", ".join(f"{k} {v}" for k, v in label_counts.items()) or "none"), file=sys.stderr)
+    log.info("classified %d of %d records -> %s (%d quarantined, %d removed; %.2f articles/s, model loading "
+             "included)", len(records), result["seen"], args.output, len(result["quarantine"]),
+             len(result["removed"]), rate)
+    log.info("topic labels: %s", ", ".join(f"{k} {v}" for k, v in label_counts.items()) or "none")
     return 0
+

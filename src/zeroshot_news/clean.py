@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import re
-import sys
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -29,15 +29,25 @@ import pyarrow.parquet as pq
 from datasketch import MinHash, MinHashLSH
 from tqdm import tqdm
 
-from .config import CleaningConfig, NearDuplicateConfig, PatternRule, load_config
-from .ingest.records import ARTICLE_SCHEMA
+from .config import CleaningConfig, NearDuplicateConfig, PatternRule, add_config_args, config_from_args
 from .io import ParquetStreamWriter, iter_parquet, write_json
+
+log = logging.getLogger(__name__)
 
 REMOVED_COLUMNS = ["doc_id", "source_id", "corpus", "path", "reason", "detail", "duplicate_of"]
 REMOVED_SCHEMA = pa.schema([(c, pa.large_string()) for c in REMOVED_COLUMNS])
-CLEAN_SCHEMA = ARTICLE_SCHEMA.append(pa.field("cleaning_edits", pa.large_string())).append(
-    pa.field("n_words", pa.int64())).append(pa.field("n_paragraphs", pa.int64())).append(
-    pa.field("language", pa.large_string())).append(pa.field("language_prob", pa.float64()))
+# Kept articles: the input's columns (ingest's article schema), then these.
+ADDED_FIELDS = [pa.field("cleaning_edits", pa.large_string()), pa.field("n_words", pa.int64()),
+                pa.field("n_paragraphs", pa.int64()), pa.field("language", pa.large_string()),
+                pa.field("language_prob", pa.float64())]
+
+
+def clean_schema(articles: pa.Schema) -> pa.Schema:
+    """The kept-articles schema: the input's fields followed by :data:`ADDED_FIELDS`."""
+    out = articles.remove_metadata()
+    for f in ADDED_FIELDS:
+        out = out.append(f)
+    return out
 CHUNK_ROWS = 1024  # articles per row group: a few MB of text
 _SPACES = re.compile(r"[^\S\n]+")  # any whitespace but newline (tabs, NBSP, thin spaces ...)
 _BLANKS = re.compile(r"\n{3,}")
@@ -294,37 +304,40 @@ def clean(articles: pd.DataFrame, cfg: CleaningConfig, progress: bool = True) ->
                        removed=pd.concat(removed, ignore_index=True), report=cleaner.report())
 
 
-def clean_parquet(src: Path | str, out_dir: Path | str, cfg: CleaningConfig, chunk_rows: int = CHUNK_ROWS,
-                  progress: bool = True) -> dict[str, Any]:
-    """Stream ``src`` through the stage into ``out_dir``/{articles,removed}.parquet; the report."""
-    out = Path(out_dir)
+def clean_parquet(src: Path | str, articles_out: Path | str, removed_out: Path | str, cfg: CleaningConfig,
+                  chunk_rows: int = CHUNK_ROWS, progress: bool = True) -> dict[str, Any]:
+    """Stream ``src`` through the stage into the kept and removed tables (parquet); the report."""
+    if not Path(src).exists():
+        raise FileNotFoundError(f"{src} does not exist: run the stage that produces it first")
     cleaner = Cleaner(cfg)
-    total = pq.ParquetFile(src).metadata.num_rows if Path(src).exists() else None
-    with ParquetStreamWriter(out / "articles.parquet", CLEAN_SCHEMA) as kept_out, \
-            ParquetStreamWriter(out / "removed.parquet", REMOVED_SCHEMA) as removed_out, \
+    source = pq.ParquetFile(src)
+    total = source.metadata.num_rows
+    with ParquetStreamWriter(articles_out, clean_schema(source.schema_arrow)) as kept_out, \
+            ParquetStreamWriter(removed_out, REMOVED_SCHEMA) as removed_writer, \
             tqdm(total=total, desc="clean", unit="doc", disable=not progress) as bar:
         for chunk in iter_parquet(src, chunk_rows):
             kept, removed = cleaner.process(chunk)
             kept_out.write(kept)
-            removed_out.write(removed)
+            removed_writer.write(removed)
             bar.update(len(chunk))
     return cleaner.report()
 
 
-def print_report(report: dict[str, Any], out=sys.stderr) -> None:
-    print(f"clean: in {report['articles_in']} = kept {report['kept']} + removed {report['removed']}"
-          f" {report['removed_by_reason']}", file=out)
-    print(f"  edits: {report['edits']}", file=out)
+def log_report(report: dict[str, Any]) -> None:
+    log.info("clean: in %d = kept %d + removed %d %s", report["articles_in"], report["kept"], report["removed"],
+             report["removed_by_reason"])
+    log.info("  edits: %s", report["edits"])
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="zeroshot-news clean", description=__doc__)
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--input", default="data/interim/articles.parquet")
-    ap.add_argument("--out-dir", default="data/processed")
-    ap.add_argument("--report", default="metrics/clean.json")
-    args = ap.parse_args(argv)
-    cfg = load_config(args.params)
-    report = clean_parquet(args.input, args.out_dir, cfg.cleaning)
+    ap = argparse.ArgumentParser(prog="python -m zeroshot_news clean", description=__doc__)
+    ap.add_argument("--input", required=True, help="input: ingested articles (parquet)")
+    ap.add_argument("--articles", required=True, help="output: kept articles (parquet)")
+    ap.add_argument("--removed", required=True, help="output: removed articles with the reason (parquet)")
+    ap.add_argument("--report", required=True, help="output: stage metrics (JSON)")
+    add_config_args(ap)
+    args = ap.parse_intermixed_args(argv)
+    cfg = config_from_args(args)
+    report = clean_parquet(args.input, args.articles, args.removed, cfg.cleaning)
     write_json(report, args.report)
-    print_report(report)
+    log_report(report)

@@ -1,36 +1,74 @@
-"""Command line: the DVC stages, config composition and ``classify`` for any articles.
+"""Command line: every DVC stage, config composition, ``classify`` and ``report``.
 
-    python -m zeroshot_news compose [overrides...]        # print the composed params.yaml
-    python -m zeroshot_news ingest|clean|topic|stance|evaluate  # one DVC stage, reading params.yaml
-    python -m zeroshot_news classify INPUT --output OUT.jsonl [overrides...]
+    python -m zeroshot_news [-q | --log-level LEVEL] COMMAND [options] [overrides...]
+
+Each command is one row of :data:`COMMANDS` (``module:function``, imported only when it
+runs). Stage commands take their input and output paths as options (``dvc.yaml`` passes
+them: one home for paths) and their config from ``--params params.yaml`` (what DVC runs)
+or from Hydra overrides composed from ``conf/``. Stage summaries and problems go through
+:mod:`logging` to stderr in one format; ``-q`` shows warnings and errors only.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import logging
 import sys
+from collections.abc import Callable
 
 from .config import ConfigError
 
-STAGES = ("ingest", "clean", "topic", "stance", "evaluate", "benchmark")
+log = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+EXIT_CONFIG = 2
+
+# command -> ("module:function", help). The function takes the command's argv and
+# returns an exit code (None: 0).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "compose": ("zeroshot_news.cli:compose", "print or write the composition of conf/ (params.yaml)"),
+    "ingest": ("zeroshot_news.ingest:main", "stage: raw sources -> articles, sentences, quarantine"),
+    "clean": ("zeroshot_news.clean:main", "stage: repair, strip boilerplate, drop duplicates and short articles"),
+    "topic": ("zeroshot_news.topic:main", "stage: zero-shot topics of every article"),
+    "stance": ("zeroshot_news.stance:main", "stage: zero-shot stance toward every target"),
+    "evaluate": ("zeroshot_news.evaluate:main", "stage: predictions against the dev gold and the crowd gold"),
+    "benchmark": ("zeroshot_news.benchmarks:main", "stage: the configured public benchmark"),
+    "train_nli": ("zeroshot_news.train_nli:main", "stage: fine-tune the project's NLI cross-encoder"),
+    "classify": ("zeroshot_news.classify:main", "ingest -> clean -> topic -> stance on any articles, to JSONL"),
+    "report": ("zeroshot_news.report:main", "execute the notebooks in notebooks/ headless on a run's outputs"),
+}
 
 
-def _stage_main(name: str):
-    if name == "ingest":
-        from .ingest import main
-    elif name == "clean":
-        from .clean import main
-    elif name == "topic":
-        from .topic import main
-    elif name == "stance":
-        from .stance import main
-    elif name == "evaluate":
-        from .evaluate import main
-    elif name == "benchmark":
-        from .benchmarks import main
-    else:  # pragma: no cover - argparse restricts the choices
-        raise KeyError(name)
-    return main
+def command_function(name: str) -> Callable[[list[str]], int | None]:
+    module, _, function = COMMANDS[name][0].partition(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def compose(argv: list[str]) -> None:
+    """``compose [overrides...] [-o params.yaml]``: validate, then print or write the composition."""
+    from .config import compose_config, dump_params, parse_config
+    from .io import atomic_path
+
+    ap = argparse.ArgumentParser(prog="python -m zeroshot_news compose",
+                                 description="Compose conf/ (with overrides) into params.yaml form.")
+    ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=nli")
+    ap.add_argument("--config-dir", default="conf")
+    ap.add_argument("--output", "-o", help="write here instead of stdout")
+    args = ap.parse_args(argv)
+    data = compose_config(args.config_dir, args.overrides)
+    parse_config(data)  # validate before writing anything
+    text = dump_params(data)
+    if args.output:
+        with atomic_path(args.output) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def setup_logging(level: str) -> None:
+    """One format for every command; bound to the current stderr (``force``: tests swap it)."""
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,41 +76,24 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(
         prog="python -m zeroshot_news",
         description="Zero-shot topic and stance classification of security news.",
-        epilog="Run `python -m zeroshot_news COMMAND --help` for a command's options.",
+        epilog="Commands:\n" + "\n".join(f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items())
+        + "\n\nRun `python -m zeroshot_news COMMAND --help` for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ap.add_argument("command", choices=["compose", "classify", *STAGES], help="what to run")
-    if not argv or argv[0] in ("-h", "--help"):
+    ap.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                    help="least severe message shown (default: %(default)s)")
+    ap.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only (--log-level WARNING)")
+    ap.add_argument("command", choices=list(COMMANDS), metavar="COMMAND", help="what to run (see below)")
+    ap.add_argument("args", nargs=argparse.REMAINDER, help="the command's options")
+    if not argv:
         ap.print_help()
         return
-    command, rest = argv[0], argv[1:]
-    if command not in ("compose", "classify", *STAGES):
-        ap.error(f"unknown command {command!r}")
+    args = ap.parse_args(argv)
+    setup_logging("WARNING" if args.quiet else args.log_level)
     try:
-        if command == "compose":
-            from .config import compose_config, dump_params, parse_config
-
-            cp = argparse.ArgumentParser(prog="python -m zeroshot_news compose",
-                                         description="Compose conf/ (with overrides) into params.yaml form.")
-            cp.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=nli")
-            cp.add_argument("--config-dir", default="conf")
-            cp.add_argument("--output", "-o", help="write here instead of stdout")
-            args = cp.parse_args(rest)
-            data = compose_config(args.config_dir, args.overrides)
-            parse_config(data)  # validate before writing anything
-            text = dump_params(data)
-            if args.output:
-                from .io import atomic_path
-
-                with atomic_path(args.output) as tmp:
-                    tmp.write_text(text, encoding="utf-8")
-            else:
-                sys.stdout.write(text)
-        elif command == "classify":
-            from .classify import main as classify_main
-
-            sys.exit(classify_main(rest))
-        else:
-            _stage_main(command)(rest)
+        code = command_function(args.command)(args.args)
     except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        log.error("config error: %s", exc)
+        sys.exit(EXIT_CONFIG)
+    if code:
+        sys.exit(code)

@@ -16,7 +16,7 @@ bootstrap confidence intervals. Per-label thresholds tuned for F1 are fitted on 
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, precision_recall_fscore_support
 
-from .config import EvaluationConfig, load_config
+from .config import EvaluationConfig, add_config_args, config_from_args
 from .io import atomic_path, read_parquet, write_json, write_parquet
+
+log = logging.getLogger(__name__)
 
 STANCE_CLASSES = ["favor", "against", "neutral", "none"]
 CROWD_CLASSES = ["favor", "against", "neutral_or_none"]
@@ -254,21 +256,23 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="zeroshot-news evaluate", description=__doc__)
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--predictions", default="data/predictions")
-    ap.add_argument("--metrics", default="metrics/evaluation.json")
-    ap.add_argument("--plots-dir", default="plots/eval")
-    ap.add_argument("--crowd-out", default="data/processed/crowd_stance.parquet")
-    args = ap.parse_args(argv)
-    cfg = load_config(args.params)
-    pred = Path(args.predictions)
-    topics, stance = read_parquet(pred / "topics.parquet"), read_parquet(pred / "stance.parquet")
-    articles = read_parquet("data/processed/articles.parquet")
-    gold, missing = match_gold(load_gold(cfg.evaluation.gold_path), articles,
-                               read_parquet("data/processed/removed.parquet"),
-                               read_parquet("data/interim/quarantine.parquet"))
-    sentences = read_parquet("data/interim/sentences.parquet")
+    ap = argparse.ArgumentParser(prog="python -m zeroshot_news evaluate", description=__doc__)
+    ap.add_argument("--topics", required=True, help="input: topic predictions (parquet)")
+    ap.add_argument("--stance", required=True, help="input: stance predictions (parquet)")
+    ap.add_argument("--articles", required=True, help="input: cleaned articles, to match gold items (parquet)")
+    ap.add_argument("--removed", required=True, help="input: articles removed by cleaning (parquet)")
+    ap.add_argument("--quarantine", required=True, help="input: records quarantined by ingest (parquet)")
+    ap.add_argument("--sentences", required=True, help="input: crowd-annotated sentences (parquet)")
+    ap.add_argument("--metrics", required=True, help="output: metrics (JSON)")
+    ap.add_argument("--plots-dir", required=True, help="output: confusion and precision-recall tables (CSV)")
+    ap.add_argument("--crowd-out", required=True, help="output: the derived crowd stance gold (parquet)")
+    add_config_args(ap)
+    args = ap.parse_intermixed_args(argv)
+    cfg = config_from_args(args)
+    topics, stance = read_parquet(args.topics), read_parquet(args.stance)
+    gold, missing = match_gold(load_gold(cfg.evaluation.gold_path), read_parquet(args.articles),
+                               read_parquet(args.removed), read_parquet(args.quarantine))
+    sentences = read_parquet(args.sentences)
     crowd_sent = crowd_sentence_labels(sentences, cfg.evaluation.crowd_min_votes)
     crowd = crowd_article_labels(crowd_sent)
     metrics, plots = evaluate(topics, stance, gold, crowd, [lab.name for lab in cfg.taxonomy.labels],
@@ -290,11 +294,11 @@ def main(argv: list[str] | None = None) -> None:
     write_crowd = crowd_sent.merge(crowd.rename(columns={"label": "article_label"}), on=["doc_id", "target"])
     write_parquet(write_crowd, args.crowd_out)
     t = metrics.get("topics", {})
-    print(f"evaluate: {len(gold)} gold items matched (missing {missing}); topic macro-F1 {t.get('macro_f1')} "
-          f"CI {t.get('macro_f1_ci')}", file=sys.stderr)
+    log.info("evaluate: %d gold items matched (missing %s); topic macro-F1 %s CI %s", len(gold), missing,
+             t.get("macro_f1"), t.get("macro_f1_ci"))
     for target, m in metrics["stance"].items():
-        print(f"  stance {target:<22} macro-F1 {m['macro_f1']} acc {m['accuracy']} "
-              f"(majority {m['majority_class_accuracy']})", file=sys.stderr)
+        log.info("  stance %-22s macro-F1 %s acc %s (majority %s)", target, m["macro_f1"], m["accuracy"],
+                 m["majority_class_accuracy"])
     for target, m in metrics["stance_crowd"].items():
-        print(f"  crowd  {target:<22} macro-F1 {m['macro_f1']} acc {m['accuracy']} {m['gold_distribution']}",
-              file=sys.stderr)
+        log.info("  crowd  %-22s macro-F1 %s acc %s %s", target, m["macro_f1"], m["accuracy"],
+                 m["gold_distribution"])

@@ -141,21 +141,6 @@ def _resplit(text, passages, exact, budget, count_tokens, cut_tokens) -> list[Pa
     return out
 
 
-def aggregate(scores: np.ndarray, how: str, top_k: int = 2, axis: int = 0) -> np.ndarray:
-    """Aggregate passage scores along ``axis``: max, mean or mean of the top k."""
-    if scores.shape[axis] == 0:
-        raise ValueError("cannot aggregate zero passages")
-    if how == "max":
-        return scores.max(axis=axis)
-    if how == "mean":
-        return scores.mean(axis=axis)
-    if how == "topk_mean":
-        k = min(top_k, scores.shape[axis])
-        top = -np.sort(-scores, axis=axis)
-        return np.take(top, range(k), axis=axis).mean(axis=axis)
-    raise ValueError(f"unknown aggregation {how!r}")
-
-
 def shortest(texts: Sequence[str], count_tokens: TokenCounter) -> list[str]:
     """The text with the fewest tokens, as a one-item list (empty for no texts)."""
     if not texts:

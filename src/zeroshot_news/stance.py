@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
-import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -26,12 +25,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .config import Config, PassageConfig, StanceConfig, StanceTarget, for_workers, load_config
+from .config import (
+    Config,
+    PassageConfig,
+    StanceConfig,
+    StanceTarget,
+    add_config_args,
+    config_from_args,
+    for_workers,
+)
 from .engine import run_chunked
 from .io import write_json
-from .passages import aggregate
 from .scorers import PairScorer, build_scorer, resolve_model
-from .topic import SCORE_DECIMALS, score_passages, split_articles
+from .scoring import SCORE_DECIMALS, aggregate, class_scores, score_passages, split_articles
+
+log = logging.getLogger(__name__)
 
 CLASSES = ("favor", "against", "neutral")
 STANCE_COLUMNS = ["doc_id", "target", "label", "favor", "against", "neutral", "relevance",
@@ -100,17 +108,6 @@ def decide_none(cfg: StanceConfig, mentioned: bool, relevance: float | None) -> 
     return not (mentioned and relevant)  # alias_and_relevance
 
 
-def class_scores(scores: np.ndarray, label_of: Sequence[str], classes: Sequence[str] = CLASSES) -> np.ndarray:
-    """[P, H] hypothesis scores -> [P, C]: mean over each class's templates, rows summing to 1.
-
-    Normalising makes classes comparable although the scorer gives independent
-    probabilities. Shared with the stance benchmarks.
-    """
-    cols = np.stack([scores[:, [i for i, c in enumerate(label_of) if c == cls]].mean(axis=1)
-                     for cls in classes], axis=1)
-    return cols / np.clip(cols.sum(axis=1, keepdims=True), 1e-12, None)
-
-
 def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfig,
                     passages_cfg: PassageConfig, progress: bool = True) -> StanceResult:
     all_hyps = [h for t in cfg.targets for h in target_hypotheses(cfg, t)[1]]
@@ -157,7 +154,7 @@ def _article_stance(doc_id: str, target: str, idx: np.ndarray, mentions: np.ndar
         return _row(doc_id, target, "none", None, relevance, len(idx), len(mention_idx), [])
     # Score the mentioning passages; with a relevance rule and no mention, all of them.
     use = mention_idx if len(mention_idx) else idx
-    per_passage = class_scores(raw[use][:, : len(classes) - 1], classes[:-1])
+    per_passage = class_scores(raw[use][:, : len(classes) - 1], classes[:-1], CLASSES)
     article = aggregate(per_passage, cfg.passage_aggregate, cfg.top_k)
     article = np.round(article / article.sum(), SCORE_DECIMALS)
     label = CLASSES[int(np.argmax(article))]
@@ -192,14 +189,14 @@ class StanceWorker:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="zeroshot-news stance", description=__doc__)
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--input", default="data/processed/articles.parquet")
-    ap.add_argument("--topics", default="data/predictions/topics.parquet")
-    ap.add_argument("--out-dir", default="data/predictions")
-    ap.add_argument("--report", default="metrics/stance.json")
-    args = ap.parse_args(argv)
-    cfg = for_workers(load_config(args.params))
+    ap = argparse.ArgumentParser(prog="python -m zeroshot_news stance", description=__doc__)
+    ap.add_argument("--articles", required=True, help="input: cleaned articles (parquet)")
+    ap.add_argument("--topics", required=True, help="input: topic predictions, for stance.restrict_to_topics")
+    ap.add_argument("--stance", required=True, help="output: one row per article x target (parquet)")
+    ap.add_argument("--report", required=True, help="output: stage metrics (JSON)")
+    add_config_args(ap)
+    args = ap.parse_intermixed_args(argv)
+    cfg = for_workers(config_from_args(args))
     model_cfg = cfg.stance_model()
     resolve_model(model_cfg.name_or_path)  # a bad model path fails now, not inside a worker
     keep = None
@@ -209,14 +206,13 @@ def main(argv: list[str] | None = None) -> None:
                                     "doc_id"])
     report = StanceReport([t.name for t in cfg.stance.targets])
     start = time.perf_counter()
-    n = run_chunked(args.input, ["doc_id", "title", "body"], partial(StanceWorker, cfg, keep),
-                    {"stance": (Path(args.out_dir) / "stance.parquet", STANCE_SCHEMA)}, cfg.engine,
-                    on_chunk=report.update)
+    n = run_chunked(args.articles, ["doc_id", "title", "body"], partial(StanceWorker, cfg, keep),
+                    {"stance": (Path(args.stance), STANCE_SCHEMA)}, cfg.engine, on_chunk=report.update)
     elapsed = time.perf_counter() - start
     summary = report.to_dict()
     write_json(summary, args.report)
-    print(f"stance [{model_cfg.backend}, engine {cfg.engine.name}]: {summary['articles']} of {n} articles x "
-          f"{len(cfg.stance.targets)} targets in {elapsed:.1f}s ({n / max(elapsed, 1e-9):.2f} articles/s, "
-          "model loading included)", file=sys.stderr)
+    log.info("stance [%s, engine %s]: %d of %d articles x %d targets in %.1fs (%.2f articles/s, model loading "
+             "included)", model_cfg.backend, cfg.engine.name, summary["articles"], n, len(cfg.stance.targets),
+             elapsed, n / max(elapsed, 1e-9))
     for target, counts in summary["label_counts"].items():
-        print(f"  {target:<22} {counts}", file=sys.stderr)
+        log.info("  %-22s %s", target, counts)

@@ -9,7 +9,7 @@ when its article score reaches the label's threshold.
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -19,18 +19,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from tqdm import tqdm
 
-from .config import Config, PassageConfig, TaxonomyConfig, TopicConfig, for_workers, load_config
+from .config import Config, PassageConfig, TaxonomyConfig, TopicConfig, add_config_args, config_from_args, for_workers
 from .engine import run_chunked
 from .io import write_json
-from .passages import aggregate, article_text
 from .scorers import PairScorer, build_scorer, resolve_model
+from .scoring import SCORE_DECIMALS, aggregate, combine_hypotheses, score_passages, split_articles
+
+log = logging.getLogger(__name__)
 
 TOPIC_COLUMNS = ["doc_id", "label", "score", "threshold", "predicted", "n_passages", "best_passage",
                  "passage_scores"]
-PASSAGE_COLUMNS = ["doc_id", "passage", "start", "end", "n_tokens", "forced", "text"]
-SCORE_DECIMALS = 6  # rounding keeps outputs byte-stable across BLAS thread schedules
 
 
 TOPIC_SCHEMA = pa.schema([
@@ -81,36 +80,6 @@ class TopicResult:
     report: dict[str, Any]
 
 
-def split_articles(articles: pd.DataFrame, scorer: PairScorer, hypotheses: list[str], overlap: int,
-                   progress: bool = True, desc: str = "split", mode: str = "split") -> pd.DataFrame:
-    """One row per passage of every article (``PASSAGE_COLUMNS``); ``mode`` is passages.mode."""
-    rows = []
-    for doc_id, title, body in tqdm(zip(articles["doc_id"], articles["title"], articles["body"], strict=True),
-                                    total=len(articles), desc=desc, unit="doc", disable=not progress):
-        text = article_text(title, body)
-        cut = scorer.lead(text, hypotheses) if mode == "lead" else scorer.split(text, hypotheses, overlap)
-        for p in cut:
-            rows.append((doc_id, p.index, p.start, p.end, p.n_tokens, p.forced, p.text))
-    return pd.DataFrame(rows, columns=PASSAGE_COLUMNS)
-
-
-def score_passages(scorer: PairScorer, texts: list[str], hypotheses: list[str], mode: str) -> np.ndarray:
-    """scorer.score, letting lead passages' longer pairs be cut like the pipeline's."""
-    if mode == "lead":
-        return scorer.score(texts, hypotheses, truncate=True)  # type: ignore[call-arg]
-    return scorer.score(texts, hypotheses)
-
-
-def combine_hypotheses(scores: np.ndarray, label_of: list[str], labels: list[str], how: str) -> np.ndarray:
-    """[P, H] hypothesis scores -> [P, L] label scores (max or mean over a label's hypotheses)."""
-    out = np.zeros((scores.shape[0], len(labels)))
-    for j, label in enumerate(labels):
-        cols = [i for i, lab in enumerate(label_of) if lab == label]
-        sub = scores[:, cols]
-        out[:, j] = sub.max(axis=1) if how == "max" else sub.mean(axis=1)
-    return out
-
-
 def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: TaxonomyConfig,
                     topic: TopicConfig, passages_cfg: PassageConfig, progress: bool = True) -> TopicResult:
     pairs = taxonomy.hypotheses()
@@ -159,24 +128,23 @@ class TopicWorker:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="zeroshot-news topic", description=__doc__)
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--input", default="data/processed/articles.parquet")
-    ap.add_argument("--out-dir", default="data/predictions")
-    ap.add_argument("--report", default="metrics/topic.json")
-    args = ap.parse_args(argv)
-    cfg = for_workers(load_config(args.params))
+    ap = argparse.ArgumentParser(prog="python -m zeroshot_news topic", description=__doc__)
+    ap.add_argument("--articles", required=True, help="input: cleaned articles (parquet)")
+    ap.add_argument("--topics", required=True, help="output: one row per article x label (parquet)")
+    ap.add_argument("--passages", required=True, help="output: the passages that were scored (parquet)")
+    ap.add_argument("--report", required=True, help="output: stage metrics (JSON)")
+    add_config_args(ap)
+    args = ap.parse_intermixed_args(argv)
+    cfg = for_workers(config_from_args(args))
     resolve_model(cfg.model.name_or_path)  # a bad model path fails now, not inside a worker
-    out = Path(args.out_dir)
     report = TopicReport([lab.name for lab in cfg.taxonomy.labels], len(cfg.taxonomy.hypotheses()))
     start = time.perf_counter()
-    n = run_chunked(args.input, ["doc_id", "title", "body"], partial(TopicWorker, cfg),
-                    {"topics": (out / "topics.parquet", TOPIC_SCHEMA),
-                     "passages": (out / "topic_passages.parquet", PASSAGE_SCHEMA)},
+    n = run_chunked(args.articles, ["doc_id", "title", "body"], partial(TopicWorker, cfg),
+                    {"topics": (Path(args.topics), TOPIC_SCHEMA), "passages": (Path(args.passages), PASSAGE_SCHEMA)},
                     cfg.engine, on_chunk=report.update)
     elapsed = time.perf_counter() - start
     summary = report.to_dict()
     write_json(summary, args.report)
-    print(f"topic [{cfg.model.backend}, engine {cfg.engine.name}]: {n} articles, {summary['passages']} passages in "
-          f"{elapsed:.1f}s ({n / max(elapsed, 1e-9):.2f} articles/s, model loading included); "
-          f"predicted share {summary['predicted_share']}", file=sys.stderr)
+    log.info("topic [%s, engine %s]: %d articles, %d passages in %.1fs (%.2f articles/s, model loading included); "
+             "predicted share %s", cfg.model.backend, cfg.engine.name, n, summary["passages"], elapsed,
+             n / max(elapsed, 1e-9), summary["predicted_share"])

@@ -1,6 +1,6 @@
 """Public benchmarks run with the project's own zero-shot setup (no training on them).
 
-    python -m zeroshot_news.benchmarks [--params params.yaml] [--metrics metrics/benchmark.json]
+    python -m zeroshot_news benchmark --metrics M.json --predictions P.parquet --plots-dir DIR [overrides...]
 
 ``benchmark.name`` picks AG News (topic), FNC-1 (headline-body stance) or VAST (stance
 toward a free-text topic); ``benchmark.scorer`` picks the configured topic model
@@ -12,18 +12,21 @@ with gold labels, and an (actual, predicted) table for DVC's confusion plot.
 from __future__ import annotations
 
 import argparse
-import sys
+import logging
 import time
 from pathlib import Path
 from types import ModuleType
 
 import pandas as pd
 
-from ..config import BenchmarkConfig, Config, ConfigError, load_config
+from ..config import BenchmarkConfig, Config, ConfigError, add_config_args, config_from_args
 from ..io import atomic_path, write_json, write_parquet
 from ..scorers import build_scorer
+from ..scorers.cache import CachedScorer
 from . import agnews, fnc1, vast
 from .common import confusion_frame
+
+log = logging.getLogger(__name__)
 
 MODULES: dict[str, ModuleType] = {"agnews": agnews, "fnc1": fnc1, "vast": vast}
 
@@ -61,7 +64,7 @@ def run_benchmark(cfg: Config, progress: bool = True) -> tuple[dict, pd.DataFram
         # Wall time of scoring (model loading excluded); depends on the machine.
         "timing": {"seconds": round(seconds, 1), "items_per_s": round(len(predictions) / max(seconds, 1e-9), 2)},
     }
-    if callable(getattr(scorer, "stats", None)):
+    if isinstance(scorer, CachedScorer):
         metrics["score_cache"] = scorer.stats()
     return metrics, predictions
 
@@ -103,22 +106,17 @@ def write_outputs(metrics: dict, predictions: pd.DataFrame, metrics_path: str, p
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news.benchmarks", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m zeroshot_news benchmark", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--metrics", default="metrics/benchmark.json")
-    ap.add_argument("--predictions", default="data/predictions/benchmark.parquet")
-    ap.add_argument("--plots-dir", default="plots/benchmark")
+    ap.add_argument("--metrics", required=True, help="output: metrics (JSON)")
+    ap.add_argument("--predictions", required=True, help="output: per-item predictions with gold labels (parquet)")
+    ap.add_argument("--plots-dir", required=True, help="output: confusion.csv for DVC's confusion plot")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
-    args = ap.parse_args(argv)
-    try:
-        cfg = load_config(args.params)
-        metrics, predictions = run_benchmark(cfg, progress=not args.no_progress)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        sys.exit(2)
+    add_config_args(ap)
+    args = ap.parse_intermixed_args(argv)
+    metrics, predictions = run_benchmark(config_from_args(args), progress=not args.no_progress)
     write_outputs(metrics, predictions, args.metrics, args.predictions, args.plots_dir)
-    print(summary(metrics), file=sys.stderr)
+    log.info("%s", summary(metrics))
 
 
 __all__ = ["MODULES", "main", "run_benchmark"]

@@ -16,13 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import BenchmarkConfig
-from ..passages import aggregate
 from ..scorers import PairScorer
-from ..topic import combine_hypotheses, split_articles
+from ..scoring import SCORE_DECIMALS, aggregate, budget_hypotheses, combine_hypotheses, split_articles
 from .common import (
-    SCORE_DECIMALS,
     benchmark_file,
-    budget_hypotheses,
     check_classes,
     classification_metrics,
     subsample,

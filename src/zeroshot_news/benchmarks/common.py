@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmark runners: files, subsampling, scoring once, metrics.
+"""Shared pieces of the benchmark runners: files, subsampling, scoring each pair once, metrics.
 
 Nothing here is fitted on a benchmark: the runners only apply the configured
 hypotheses and fixed decision values and then compare with the gold labels.
@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import accuracy_score, f1_score
 from tqdm import tqdm
 
 from ..config import BenchmarkConfig, ConfigError
 from ..scorers import PairScorer
-from ..stance import class_scores
+from ..scoring import SCORE_DECIMALS, class_scores
 
-SCORE_DECIMALS = 6  # as in the topic/stance stages: byte-stable outputs
 GRID_BLOCK = 512  # passages per call when a bi-encoder scores a full grid (bounds memory)
 
 
@@ -78,25 +78,6 @@ def claim_text(text: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def budget_hypotheses(scorer: PairScorer, hypotheses: Sequence[str]) -> list[str]:
-    """The hypothesis that limits the passage budget, so splitting doesn't re-tokenise thousands.
-
-    A cross-encoder's passage budget depends only on the longest hypothesis; scorers
-    without a token counter (test fakes) get the full list.
-    """
-    count = getattr(scorer, "count_tokens", None)
-    unique = sorted(set(hypotheses))
-    if not callable(count) or not unique:
-        return unique
-    lengths = count(unique)
-    return [unique[int(np.argmax(lengths))]]
-
-
-def is_bi_encoder(scorer: PairScorer) -> bool:
-    """Whether a full passage x hypothesis grid is cheap (one embedding per text, then a matmul)."""
-    return callable(getattr(scorer, "embed", None))
-
-
 class ScoreTable:
     """A precomputed passage x hypothesis grid that answers ``score`` by lookup.
 
@@ -130,7 +111,7 @@ def pair_scorer(scorer: PairScorer, passages: Sequence[str], hypotheses: Sequenc
                 progress: bool = True) -> PairScorer | ScoreTable:
     """What the per-text scoring loops should call: a precomputed grid for a bi-encoder,
     the scorer itself for a cross-encoder (whose cost is per pair, so only needed pairs)."""
-    return ScoreTable(scorer, passages, hypotheses, progress=progress) if is_bi_encoder(scorer) else scorer
+    return ScoreTable(scorer, passages, hypotheses, progress=progress) if scorer.bi_encoder else scorer
 
 
 @dataclass(frozen=True)
@@ -172,31 +153,22 @@ def score_claims(scorer: PairScorer | ScoreTable, passages: Sequence[str], claim
 # ---------------------------------------------------------------------------
 
 
-def f1_per_class(gold: Sequence[str], pred: Sequence[str], classes: Sequence[str]) -> dict[str, float | None]:
-    """F1 = 2TP / (2TP + FP + FN) per class; None for a class neither in gold nor predicted.
-
-    A class absent from a (sub)sample has no defined F1 and is left out of the macro
-    average instead of counting as 0.
-    """
-    out: dict[str, float | None] = {}
-    for cls in classes:
-        tp = sum(g == cls and p == cls for g, p in zip(gold, pred, strict=True))
-        fp = sum(g != cls and p == cls for g, p in zip(gold, pred, strict=True))
-        fn = sum(g == cls and p != cls for g, p in zip(gold, pred, strict=True))
-        out[cls] = None if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
-    return out
-
-
 def classification_metrics(gold: Sequence[str], pred: Sequence[str], classes: Sequence[str]) -> dict:
-    """Accuracy, macro-F1 and per-class F1 over ``classes`` (0 for a gold class never predicted)."""
+    """Accuracy, macro-F1 and per-class F1 over ``classes`` (scikit-learn).
+
+    A gold class never predicted has F1 0. A class neither in the gold nor predicted
+    (absent from a subsample) has no defined F1: None, and left out of the macro average
+    instead of counting as 0 (or 1)."""
     gold, pred = list(gold), list(pred)
     if not gold:
         return {"n": 0, "accuracy": None, "macro_f1": None, "per_class_f1": dict.fromkeys(classes)}
-    per_class = f1_per_class(gold, pred, classes)
+    f1 = f1_score(gold, pred, labels=list(classes), average=None, zero_division=0.0)
+    seen = set(gold) | set(pred)
+    per_class = {c: float(f) if c in seen else None for c, f in zip(classes, f1, strict=True)}
     defined = [f for f in per_class.values() if f is not None]
     return {
         "n": len(gold),
-        "accuracy": round(sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold), 4),
+        "accuracy": round(float(accuracy_score(gold, pred)), 4),
         "macro_f1": round(float(np.mean(defined)), 4),
         "per_class_f1": {c: None if f is None else round(f, 4) for c, f in per_class.items()},
     }

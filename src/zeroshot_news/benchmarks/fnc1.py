@@ -30,13 +30,11 @@ from tqdm import tqdm
 
 from ..config import BenchmarkConfig
 from ..scorers import PairScorer
-from ..topic import split_articles
+from ..scoring import SCORE_DECIMALS, budget_hypotheses, split_articles
 from .common import (
     FNC_RELATED,
-    SCORE_DECIMALS,
     ClaimScores,
     benchmark_file,
-    budget_hypotheses,
     check_classes,
     claim_text,
     class_hypotheses,

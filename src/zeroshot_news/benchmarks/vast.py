@@ -26,11 +26,10 @@ from tqdm import tqdm
 
 from ..config import BenchmarkConfig
 from ..scorers import PairScorer
-from ..topic import split_articles
+from ..scoring import budget_hypotheses, split_articles
 from .common import (
     ClaimScores,
     benchmark_file,
-    budget_hypotheses,
     check_classes,
     claim_text,
     class_hypotheses,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import sys
+import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from ..config import CorpusConfig, SourceConfig, load_config
+from ..config import CorpusConfig, SourceConfig, add_config_args, config_from_args
 from ..io import ParquetStreamWriter, write_json
 from .bbc import iter_bbc
 from .native import iter_native
@@ -35,6 +35,8 @@ from .records import (
 )
 from .table import iter_table
 from .ukraine_news_bias import iter_ukraine_news_bias
+
+log = logging.getLogger(__name__)
 
 ADAPTERS: dict[str, Callable[[SourceConfig, CorpusConfig], Iterator[Article | Reject]]] = {
     "native": iter_native,
@@ -131,17 +133,19 @@ def ingest(corpus: CorpusConfig, progress: bool = True) -> IngestResult:
     )
 
 
-def ingest_to_parquet(corpus: CorpusConfig, out_dir: Path | str, chunk_rows: int = 2048,
+def ingest_to_parquet(corpus: CorpusConfig, outputs: Mapping[str, Path | str], chunk_rows: int = 2048,
                       progress: bool = True) -> dict[str, Any]:
-    """Stream the stage's three tables to ``out_dir`` in row groups of ``chunk_rows``; the report.
+    """Stream the stage's three tables (``outputs``: table name -> parquet path, for every
+    name in ``TABLES``) in row groups of ``chunk_rows``; returns the report.
 
     Rows are written in the order ``ingest()`` returns them, so both give the same tables.
     """
-    out = Path(out_dir)
+    if set(outputs) != set(TABLES):
+        raise ValueError(f"outputs: expected paths for {sorted(TABLES)}, got {sorted(outputs)}")
     ingestor = Ingestor(corpus, progress)
     buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
     with contextlib.ExitStack() as stack:
-        writers = {name: stack.enter_context(ParquetStreamWriter(out / f"{name}.parquet", schema))
+        writers = {name: stack.enter_context(ParquetStreamWriter(outputs[name], schema))
                    for name, (_, schema) in TABLES.items()}
 
         def flush(name: str) -> None:
@@ -158,22 +162,24 @@ def ingest_to_parquet(corpus: CorpusConfig, out_dir: Path | str, chunk_rows: int
     return ingestor.report
 
 
-def print_report(report: dict[str, Any], out=sys.stderr) -> None:
-    print(f"ingest [{report['corpus']}]: seen {report['seen']} = ingested {report['ingested']}"
-          f" + quarantined {report['quarantined']}", file=out)
+def log_report(report: dict[str, Any]) -> None:
+    log.info("ingest [%s]: seen %d = ingested %d + quarantined %d", report["corpus"], report["seen"],
+             report["ingested"], report["quarantined"])
     for name, s in report["sources"].items():
         extra = f" reasons={s['quarantine_reasons']}" if s["quarantine_reasons"] else ""
-        print(f"  {name:<20} seen {s['seen']:>6}  ingested {s['ingested']:>6}  "
-              f"quarantined {s['quarantined']:>5}{extra}", file=out)
+        log.info("  %-20s seen %6d  ingested %6d  quarantined %5d%s", name, s["seen"], s["ingested"],
+                 s["quarantined"], extra)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="zeroshot-news ingest", description=__doc__)
-    ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--out-dir", default="data/interim")
-    ap.add_argument("--report", default="metrics/ingest.json")
-    args = ap.parse_args(argv)
-    cfg = load_config(args.params)
-    report = ingest_to_parquet(cfg.corpus, args.out_dir)
+    ap = argparse.ArgumentParser(prog="python -m zeroshot_news ingest", description=__doc__)
+    ap.add_argument("--articles", required=True, help="output: one row per ingested article (parquet)")
+    ap.add_argument("--sentences", required=True, help="output: crowd-annotated sentences (parquet)")
+    ap.add_argument("--quarantine", required=True, help="output: every rejected record with its reason (parquet)")
+    ap.add_argument("--report", required=True, help="output: stage metrics (JSON)")
+    add_config_args(ap)
+    args = ap.parse_intermixed_args(argv)
+    cfg = config_from_args(args)
+    report = ingest_to_parquet(cfg.corpus, {name: getattr(args, name) for name in TABLES})
     write_json(report, args.report)
-    print_report(report)
+    log_report(report)

@@ -1,4 +1,6 @@
-"""Pair scorers behind one interface (:class:`~.base.PairScorer`)."""
+"""Pair scorers behind one contract (:class:`~.base.PairScorer`): the ``embedding`` and ``nli``
+backends and the on-disk score cache that wraps either. A new backend implements the
+contract, gets a ``model.backend`` value in the config schema and a branch below."""
 
 from __future__ import annotations
 

@@ -1,99 +1,60 @@
-"""The one interface under topic and stance: score (passage, hypothesis) pairs.
+"""The one interface under topic, stance and the benchmarks: :class:`PairScorer`.
 
-Both backends share model resolution (hub id, local folder, or a folder inside an
-installed package), safe loading (safetensors only, no remote code), device choice,
-tokenizer-based passage splitting and length-sorted batching.
+A backend (``embedding``, ``nli``) and the score cache that wraps it implement exactly
+this contract; callers use nothing else (``scoring.py`` is where they do). The backends
+share model loading (``..loading``), tokenizer-based passage splitting
+(:class:`TokenizerMixin`) and length-sorted batching.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
-import os
-import re
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..config import ConfigError, ModelConfig
+from ..config import ModelConfig
+from ..loading import ResolvedModel, load_tokenizer, loading, quiet_transformers, resolve_model, select_device
 from ..passages import Passage, Segmenter, lead_passage, shortest, split_passages
-
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 @runtime_checkable
 class PairScorer(Protocol):
-    fingerprint: str
+    """Scores (passage, hypothesis) pairs and cuts texts into passages that fit its model."""
 
-    def score(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
+    #: Identifies the weights and every scoring setting: the score cache's key.
+    fingerprint: str
+    #: True when scores come from one embedding per text (a full passage x hypothesis
+    #: grid is then cheap); False for a cross-encoder, whose cost is per pair.
+    bi_encoder: bool
+
+    def score(self, passages: Sequence[str], hypotheses: Sequence[str], truncate: bool = False) -> np.ndarray:
         """Probabilities in [0, 1], shape [len(passages), len(hypotheses)].
 
-        Real backends also take ``truncate=True`` (passages.mode=lead): a pair longer than
-        the model is cut at its premise's end instead of being refused."""
+        ``truncate=True`` (passages.mode=lead): a pair longer than the model is cut at its
+        premise's end, like transformers' pipeline, instead of being refused."""
         ...
 
-    def split(self, text: str, hypotheses: Sequence[str], overlap: int) -> list[Passage]:
-        """Passages of ``text`` that fit the model together with any of ``hypotheses``."""
+    def split(self, text: str, hypotheses: Sequence[str], overlap: int,
+              segment: Segmenter | None = None) -> list[Passage]:
+        """Passages of ``text`` that fit the model together with any of ``hypotheses``,
+        ``overlap`` sentences shared between neighbours; ``segment`` splits paragraphs
+        into sentences (default: pysbd; the score cache passes one that remembers)."""
+        ...
+
+    def lead(self, text: str, hypotheses: Sequence[str]) -> list[Passage]:
+        """The first tokens of ``text`` as one passage (passages.mode=lead)."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text in the model's tokenizer, special tokens excluded."""
         ...
 
 
-@dataclass(frozen=True)
-class ResolvedModel:
-    path: str  # what from_pretrained gets
-    local: bool
-
-
-def resolve_model(name_or_path: str, key: str = "model.name_or_path") -> ResolvedModel:
-    """Map a config value to something ``from_pretrained`` can load, or fail clearly.
-
-    ``package:PKG/SUB`` is a folder inside an installed Python package (how the
-    offline default model ships); an existing folder is local; anything else that looks
-    like ``org/name`` is a Hugging Face hub id (which needs network access).
-    """
-    if name_or_path.startswith("package:"):
-        pkg, _, sub = name_or_path[len("package:"):].partition("/")
-        spec = importlib.util.find_spec(pkg)
-        if spec is None or not spec.submodule_search_locations:
-            raise ConfigError(f"{key}: package {pkg!r} is not installed (pip install {pkg.replace('_', '-')})")
-        folder = Path(next(iter(spec.submodule_search_locations))) / sub
-        if not (folder / "config.json").exists():
-            raise ConfigError(f"{key}: {folder} has no config.json")
-        return ResolvedModel(str(folder), True)
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        if not (path / "config.json").exists():
-            raise ConfigError(f"{key}: {path} is not a model folder (no config.json)")
-        return ResolvedModel(str(path.resolve()), True)
-    first = Path(name_or_path).parts[0] if Path(name_or_path).parts else ""
-    # The project keeps its own models under models/; a hub id never starts with a local folder.
-    looks_local = name_or_path.startswith((".", "/", "~")) or first == "models" or Path(first).is_dir()
-    if looks_local or not HUB_ID.match(name_or_path):
-        raise ConfigError(f"{key}: model folder {name_or_path!r} does not exist")
-    return ResolvedModel(name_or_path, False)
-
-
-@contextmanager
-def loading(resolved: ResolvedModel, key: str = "model.name_or_path") -> Iterator[None]:
-    """Turn transformers' network/cache errors into one clear config error."""
-    try:
-        yield
-    except OSError as exc:
-        where = "local folder" if resolved.local else "Hugging Face hub (or its local cache)"
-        raise ConfigError(f"{key}: cannot load {resolved.path!r} from the {where}: {exc}") from exc
-
-
-def select_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"model.device: {device!r} requested but CUDA is not available")
-    return device
+__all__ = ["PairScorer", "ResolvedModel", "TokenizerMixin", "length_sorted_batches", "loading",
+           "model_fingerprint", "resolve_model", "select_device"]
 
 
 def model_fingerprint(cfg: ModelConfig, resolved: ResolvedModel, extra: str = "") -> str:
@@ -111,24 +72,6 @@ def model_fingerprint(cfg: ModelConfig, resolved: ResolvedModel, extra: str = ""
     else:
         h.update(resolved.path.encode())
     return h.hexdigest()[:16]
-
-
-def quiet_transformers(progress: bool) -> None:
-    """Silence expected chatter: long texts are tokenised on purpose, only to count tokens."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    if not progress:
-        hf_logging.disable_progress_bar()
-
-
-def load_tokenizer(resolved: ResolvedModel):
-    from transformers import AutoTokenizer
-
-    if resolved.local:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    with loading(resolved):
-        return AutoTokenizer.from_pretrained(resolved.path, local_files_only=resolved.local)
 
 
 class TokenizerMixin:
@@ -193,7 +136,7 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int,
     ``max_tokens`` also caps rows x longest length: long pairs go in smaller batches. On
     a CPU that is both faster and far leaner (attention memory grows with batch x length²:
     ONNX Runtime at 32 x 512 tokens peaks at 4.3 GB and 11.5 pairs/s, at 8 x 512 at 1 GB
-    and 15.7 pairs/s; benchmarks/README.md).
+    and 15.7 pairs/s; perf/README.md).
     """
     order = np.argsort(-np.asarray(lengths), kind="stable")
     i = 0

@@ -28,7 +28,6 @@ returns the full matrix.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import sqlite3
 import threading
@@ -38,7 +37,8 @@ from typing import Any
 
 import numpy as np
 
-from ..passages import segment_paragraphs, segmenter_id
+from ..passages import Passage, Segmenter, segment_paragraphs, segmenter_id
+from .base import PairScorer
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # rows per executemany into the temporary key tables
@@ -231,10 +231,11 @@ class ScoreCache:
 class CachedScorer:
     """A PairScorer that reuses cached pair scores and computes only the missing pairs."""
 
-    def __init__(self, scorer: Any, cache: ScoreCache, chunk_passages: int = 1024, max_groups: int = 8):
+    def __init__(self, scorer: PairScorer, cache: ScoreCache, chunk_passages: int = 1024, max_groups: int = 8):
         self.scorer = scorer
         self.cache = cache
         self.fingerprint: str = scorer.fingerprint
+        self.bi_encoder: bool = scorer.bi_encoder
         # Missing passages go to the inner scorer (and are committed) this many at a time,
         # so an interrupted long run keeps what it finished.
         self.chunk_passages = max(1, int(chunk_passages))
@@ -242,14 +243,18 @@ class CachedScorer:
         self.hits = 0
         self.misses = 0
         self.inner_calls = 0
-        # Scorers whose split() takes a segmenter get the remembering one (checked once).
-        self._remembers_sentences = "segment" in inspect.signature(scorer.split).parameters
-        self._segmenter_id = segmenter_id() if self._remembers_sentences else ""
+        self._segmenter_id = segmenter_id()
 
-    def split(self, text: str, hypotheses: Sequence[str], overlap: int):
-        if self._remembers_sentences:
-            return self.scorer.split(text, hypotheses, overlap, segment=self._segment)
-        return self.scorer.split(text, hypotheses, overlap)
+    def split(self, text: str, hypotheses: Sequence[str], overlap: int, segment: Segmenter | None = None,
+              ) -> list[Passage]:
+        """The inner scorer's passages, sentence spans remembered in the cache (unless ``segment`` is given)."""
+        return self.scorer.split(text, hypotheses, overlap, segment=segment or self._segment)
+
+    def lead(self, text: str, hypotheses: Sequence[str]) -> list[Passage]:
+        return self.scorer.lead(text, hypotheses)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self.scorer.count_tokens(texts)
 
     def _segment(self, paragraphs: list[str]) -> list[list[tuple[int, int]]]:
         """Sentence spans per paragraph: remembered ones from the cache, the rest from pysbd."""
@@ -262,11 +267,6 @@ class CachedScorer:
             self.cache.put_spans(new)
             known.update(new)
         return [known[k] for k in keys]
-
-    def __getattr__(self, name: str) -> Any:  # tokenizer, max_length, ... of the inner scorer
-        if name == "scorer":
-            raise AttributeError(name)
-        return getattr(self.scorer, name)
 
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "inner_calls": self.inner_calls}

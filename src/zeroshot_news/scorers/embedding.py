@@ -25,6 +25,10 @@ from .base import (
 
 
 class EmbeddingScorer(TokenizerMixin):
+    """The ``embedding`` backend's :class:`~.base.PairScorer`."""
+
+    bi_encoder = True
+
     def __init__(self, cfg: ModelConfig, progress: bool = True):
         from transformers import AutoModel
 

@@ -1,21 +1,28 @@
-"""The NLI backend's fast path: identical fp32 scores, optional ONNX Runtime and reduced precision.
+"""Cross-encoder NLI backend: the method of transformers' zero-shot-classification pipeline, fast.
 
-``FastNLIScorer`` is what ``build_scorer`` gives for ``backend: nli``; it subclasses the
-reference :class:`~.nli.NLIScorer` (kept as the plain, obviously-correct version):
+Each (passage, hypothesis) pair is one forward pass; the score is the softmax of the
+entailment logit against the contradiction logit (the pipeline's ``multi_label=True``
+rule), or, for 2-way models (entailment / not_entailment), the softmax over both. A
+model whose config names no entailment label is refused at start-up: transformers only
+warns and then scores with an arbitrary logit.
+
+``FastNLIScorer`` is what ``build_scorer`` gives for ``backend: nli``. Against the plain
+reference implementation (tokenise every pair per batch; ``tests/scorers/reference_nli.py``,
+which the tests compare it with):
 
 * each distinct premise and hypothesis is tokenised once (not once per pair), and pair
   inputs are assembled by concatenating token ids with the tokenizer's own pair
   template (``[CLS] p [SEP] h [SEP]`` and its token_type_ids for BERT), which is
   learned from the tokenizer and checked against it at start-up; a tokenizer whose
-  template cannot be reproduced falls back to the parent's code path;
+  template cannot be reproduced falls back to tokenising each batch of pairs;
 * identical (premise, hypothesis) pairs are run once;
-* batches are exactly the parent's (same length sort, same padding to the longest in
-  the batch), so torch fp32 logits are bit-identical to ``NLIScorer``.
+* batches are the reference's (same length sort, same padding to the longest in the
+  batch), so torch fp32 logits are bit-identical to it.
 
 ``model.runtime: onnx`` runs the same batches through ONNX Runtime (scorers/onnx_runtime.py):
 fp32 scores equal torch's to ~1e-6. ``model.precision: int8`` (dynamic int8 quantisation,
 torch or ONNX Runtime) and ``bf16`` (torch CPU autocast) are measured options that move
-scores (see benchmarks/README.md). Every non-default mode gets its own fingerprint, so a
+scores (see perf/README.md). Every non-default mode gets its own fingerprint, so a
 score cache never mixes its scores with another mode's.
 """
 
@@ -24,18 +31,28 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm import tqdm
 
 from ..config import ConfigError, ModelConfig
-from .base import length_sorted_batches
-from .nli import NLIScorer
+from .base import TokenizerMixin, length_sorted_batches, loading, model_fingerprint, resolve_model
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "int8", "bf16")
+
+def entailment_ids(label2id: dict[str, int], key: str = "model.name_or_path") -> tuple[int, int | None]:
+    """(entailment id, contradiction id or None) from a model config's ``label2id``."""
+    by_name = {name.lower(): idx for name, idx in label2id.items()}
+    entail = next((i for n, i in by_name.items() if n.startswith("entail")), None)
+    if entail is None:
+        raise ConfigError(
+            f"{key}: the model's config has no entailment label (labels: {sorted(label2id)}); "
+            "an NLI backend needs id2label/label2id naming 'entailment'"
+        )
+    contra = next((i for n, i in by_name.items() if n.startswith("contradict")), None)
+    return int(entail), None if contra is None else int(contra)
 
 
 @dataclass(frozen=True)
@@ -94,11 +111,25 @@ def learn_pair_template(tokenizer, probes: Sequence[tuple[str, str]] | None = No
     return template
 
 
-class FastNLIScorer(NLIScorer):
+class FastNLIScorer(TokenizerMixin):
+    """The ``nli`` backend's :class:`~.base.PairScorer` (``cfg`` validated: runtime and precision set)."""
+
+    bi_encoder = False
+
     def __init__(self, cfg: ModelConfig, progress: bool = True, threads: int | None = None):
-        if cfg.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
-        super().__init__(cfg, progress)
+        from transformers import AutoConfig, AutoModelForSequenceClassification
+
+        # The label check comes first: a model without an entailment label fails in
+        # well under a second, before its weights are read.
+        resolved = resolve_model(cfg.name_or_path)
+        with loading(resolved):
+            config = AutoConfig.from_pretrained(resolved.path, local_files_only=resolved.local,
+                                                trust_remote_code=False)
+        self.entail_id, self.contra_id = entailment_ids(dict(config.label2id))
+        self._load(cfg, AutoModelForSequenceClassification, progress)
+        self.fingerprint = model_fingerprint(cfg, resolved, "nli-entail-vs-contra")
+        # The weights alone (not max_length or the scoring rule): names exported graphs.
+        self.weights_fingerprint = model_fingerprint(replace(cfg, max_length=0), resolved, "weights")
         torch = self._torch
         if threads:
             torch.set_num_threads(int(threads))
@@ -127,14 +158,32 @@ class FastNLIScorer(NLIScorer):
         if mode != "fp32":
             self.fingerprint = hashlib.sha256(f"{self.fingerprint}|{mode}".encode()).hexdigest()[:16]
 
+    def passage_budget(self, hypotheses: Sequence[str]) -> int:
+        longest = max(self.count_tokens(hypotheses)) if hypotheses else 0
+        return self.max_length - longest - self.tokenizer.num_special_tokens_to_add(pair=True)
+
+    def score(self, passages: Sequence[str], hypotheses: Sequence[str], truncate: bool = False) -> np.ndarray:
+        premises = [p for p in passages for _ in hypotheses]
+        hyps = [h for _ in passages for h in hypotheses]
+        logits = self.logits(premises, hyps, truncate=truncate).astype(np.float64)
+        pair = logits[:, [self.contra_id, self.entail_id]] if self.contra_id is not None else logits
+        pair = pair - pair.max(axis=1, keepdims=True)
+        probs = np.exp(pair) / np.exp(pair).sum(axis=1, keepdims=True)
+        entail_col = 1 if self.contra_id is not None else self.entail_id
+        return probs[:, entail_col].reshape(len(passages), len(hypotheses))
+
     def _ids(self, texts: list[str]) -> dict[str, list[int]]:
         enc = self.tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
         return dict(zip(texts, enc, strict=True))
 
     def logits(self, premises: Sequence[str], hypotheses: Sequence[str], desc: str = "nli",
                truncate: bool = False) -> np.ndarray:
+        """Raw logits for aligned (premise, hypothesis) pairs, [n_pairs, n_labels].
+
+        ``truncate``: a pair longer than max_length loses the end of its premise (the
+        pipeline's truncation="only_first") instead of raising."""
         if self.template is None:
-            return super().logits(premises, hypotheses, desc, truncate)
+            return self._logits_tokenizing_pairs(premises, hypotheses, desc, truncate)
         torch = self._torch
         n_labels = self.model.config.num_labels
         if len(premises) == 0:
@@ -187,3 +236,35 @@ class FastNLIScorer(NLIScorer):
                     logits = self.model(**inputs).logits
                 out[idx] = logits.float().cpu().numpy()
         return out[inverse]
+
+    def _logits_tokenizing_pairs(self, premises: Sequence[str], hypotheses: Sequence[str], desc: str = "nli",
+               truncate: bool = False) -> np.ndarray:
+        """The fallback for a tokenizer whose pair template cannot be rebuilt: each batch of
+        pairs goes through the tokenizer (the reference implementation's path)."""
+        torch = self._torch
+        n = len(premises)
+        out = np.zeros((n, self.model.config.num_labels), dtype=np.float32)
+        if n == 0:
+            return out
+        p_len = dict(zip(sorted(set(premises)), self.count_tokens(sorted(set(premises))), strict=True))
+        h_len = dict(zip(sorted(set(hypotheses)), self.count_tokens(sorted(set(hypotheses))), strict=True))
+        lengths = [p_len[p] + h_len[h] for p, h in zip(premises, hypotheses, strict=True)]
+        if truncate:  # sort by the length the pair will have
+            lengths = [min(n, self.max_length) for n in lengths]
+        batches = list(length_sorted_batches(lengths, self.cfg.batch_size, self.cfg.max_batch_tokens))
+        autocast = self.device.startswith("cuda")
+        with torch.inference_mode():
+            for idx in tqdm(batches, desc=desc, unit="batch", disable=not self.progress or len(batches) < 2):
+                enc = self.tokenizer([premises[i] for i in idx], [hypotheses[i] for i in idx], padding=True,
+                                     truncation="only_first" if truncate else False,
+                                     max_length=self.max_length if truncate else None,
+                                     return_tensors="pt").to(self.device)
+                if enc["input_ids"].shape[1] > self.max_length:
+                    raise ValueError(
+                        f"pair of {enc['input_ids'].shape[1]} tokens exceeds max_length={self.max_length}; "
+                        "split passages with this scorer's split() first"
+                    )
+                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
+                    logits = self.model(**enc).logits
+                out[idx] = logits.float().cpu().numpy()
+        return out

