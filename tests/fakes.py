@@ -1,29 +1,55 @@
-"""A transparent PairScorer for stage tests: scores come from keywords, not a model."""
+"""Test doubles and config helpers.
+
+* :class:`KeywordScorer`: a transparent :class:`~zeroshot_news.scorers.PairScorer` for
+  stage tests (scores come from keywords, passages are word-counted), with the word
+  counters it splits with;
+* :func:`section`: a config section built from ``conf/`` (the one home of defaults)
+  with a few fields replaced, so tests never restate default values.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import re
+from functools import lru_cache
+from typing import Any
+
 import numpy as np
 
+from zeroshot_news.config import Config, ModelConfig, compose_config, parse_config, parse_section
 from zeroshot_news.passages import lead_passage, split_passages
 
-from .test_passages import count_words, cut_words
+from .conftest import REPO
+
+
+def count_words(texts):
+    return [len(t.split()) for t in texts]
+
+
+def cut_words(text, n):
+    words = [m.span() for m in re.finditer(r"\S+", text)]
+    return [(words[i][0], words[min(i + n, len(words)) - 1][1]) for i in range(0, len(words), n)]
 
 
 class KeywordScorer:
     """score = 0.9 when a hypothesis keyword occurs in the passage, else 0.1."""
 
     fingerprint = "keyword-scorer"
+    bi_encoder = False
 
     def __init__(self, keywords: dict[str, str], budget: int = 30):
         self.keywords = keywords  # hypothesis substring -> passage keyword
         self.budget = budget
         self.calls: list[tuple[int, int]] = []
 
-    def split(self, text, hypotheses, overlap):
-        return split_passages(text, self.budget, count_words, cut_words, overlap)
+    def split(self, text, hypotheses, overlap, segment=None):
+        return split_passages(text, self.budget, count_words, cut_words, overlap, segment)
 
     def lead(self, text, hypotheses):
         return lead_passage(text, self.budget, count_words, cut_words)
+
+    def count_tokens(self, texts):
+        return count_words(texts)
 
     def score(self, passages, hypotheses, truncate=False):
         self.calls.append((len(passages), len(hypotheses)))
@@ -34,3 +60,33 @@ class KeywordScorer:
                 if marker in hyp:
                     out[:, j] = [0.9 if keyword in p.lower() else 0.1 for p in passages]
         return out
+
+
+@lru_cache(maxsize=8)
+def _composed(*overrides: str) -> dict[str, Any]:
+    return compose_config(REPO / "conf", list(overrides))
+
+
+def default_config(*overrides: str) -> Config:
+    """The composition of ``conf/`` (with Hydra overrides), validated."""
+    return parse_config(_composed(*overrides))
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def section(cls: type, name: str, overrides: tuple[str, ...] = (), **fields: Any) -> Any:
+    """Section ``name`` of the ``conf/`` composition as ``cls``, with ``fields`` replaced; parsed and
+    validated like params.yaml (``fields`` may hold dataclasses, e.g. StanceTarget objects)."""
+    data = {**_composed(*overrides)[name], **{k: _plain(v) for k, v in fields.items()}}
+    return parse_section(cls, data, name)
+
+
+def model_config(backend: str, path: Any, **fields: Any) -> ModelConfig:
+    """``conf/model/<backend>.yaml`` pointing at ``path``, with ``fields`` replaced."""
+    return section(ModelConfig, "model", (f"model={backend}",), name_or_path=str(path), **fields)

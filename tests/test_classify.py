@@ -23,8 +23,8 @@ def _run(args: list[str]) -> int:
 
 @pytest.fixture
 def tiny_overrides(tiny_encoder, tmp_path) -> list[str]:
-    return ["--config-dir", str(REPO / "conf"), "-q", f"model.name_or_path={tiny_encoder}", "model.max_length=128",
-            f"cache.path={tmp_path / 'cache.sqlite'}"]
+    return ["--config-dir", str(REPO / "conf"), "--no-progress", f"model.name_or_path={tiny_encoder}",
+            "model.max_length=128", f"cache.path={tmp_path / 'cache.sqlite'}"]
 
 
 def _read(path):

@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 
 from zeroshot_news.clean import clean, clean_text, drop_repeated_lines, find_near_duplicates
-from zeroshot_news.config import CleaningConfig, NearDuplicateConfig, PatternRule, compose_config, parse_config
+from zeroshot_news.config import CleaningConfig, PatternRule, compose_config, parse_config
 from zeroshot_news.ingest.native import parse_native
 from zeroshot_news.ingest.records import Decoded
 
 from .conftest import REPO
+from .fakes import section
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_default_patterns(text, rule, expected, cleaning):
 
 
 def test_patterns_are_configurable():
-    cfg = CleaningConfig(patterns=[PatternRule("ad", "^SPONSORED", "drop_line")])
+    cfg = section(CleaningConfig, "cleaning", patterns=[PatternRule("ad", "^SPONSORED", "drop_line")])
     _, body, edits = clean_text("", "SPONSORED content\nReal text.", cfg)
     assert body == "Real text." and edits == Counter(ad=1)
 
@@ -93,7 +94,8 @@ def test_near_duplicates_are_deterministic_and_keep_first():
     shared = " ".join(f"token{j}" for j in range(200))
     texts = {str(i): f"story number {i} {shared}" for i in range(5)}
     texts["x"] = "a completely different report about football results and league tables " * 10
-    cfg = NearDuplicateConfig(threshold=0.8)
+    cfg = section(CleaningConfig, "cleaning").near_duplicates
+    assert cfg.threshold == 0.8
     first = find_near_duplicates(texts, cfg)
     assert first == find_near_duplicates(texts, cfg)
     assert set(first) == {"1", "2", "3", "4"} and all(v[0] == "0" for v in first.values())

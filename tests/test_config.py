@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import typing
 
 import pytest
 import yaml
@@ -47,7 +49,8 @@ def test_compose_overrides(override, key, value):
 
 
 def test_every_config_group_option_composes():
-    for group in ("corpus", "cleaning", "taxonomy", "stance", "model", "evaluation"):
+    for group in ("corpus", "cleaning", "taxonomy", "stance", "model", "evaluation", "benchmark", "engine",
+                  "nli_training"):
         for option in sorted((CONF / group).glob("*.yaml")):
             parse_config(compose_config(CONF, [f"{group}={option.stem}"]))
 
@@ -76,7 +79,6 @@ def _broken(composed, path, value):
     (("model", "backend"), "svm", r"model\.backend: must be one of"),
     (("model", "device"), "gpu0", r"model\.device"),
     (("model", "runtime"), "tensorrt", r"model\.runtime: must be one of"),
-    (("model", "runtime"), "onnx", r"model\.runtime/precision: only the nli backend"),
     (("model", "precision"), "int4", r"model\.precision: must be one of"),
     (("taxonomy", "hypothesis_template"), "no placeholder", r"taxonomy\.hypothesis_template"),
     (("taxonomy", "labels"), [], r"taxonomy\.labels"),
@@ -85,7 +87,9 @@ def _broken(composed, path, value):
     (("stance", "restrict_to_topics"), ["sport"], r"stance\.restrict_to_topics"),
     (("cleaning", "near_duplicates", "threshold"), 1.5, r"cleaning\.near_duplicates\.threshold"),
     (("corpus", "sources"), [], r"corpus\.sources"),
-    (("seed",), KeyError, r"seed: missing required key"),
+    (("topic", "passage_aggregate"), KeyError, r"topic\.passage_aggregate: missing required key"),
+    (("model", "calibration_scale"), KeyError, r"model\.calibration_scale: required by the embedding backend"),
+    (("model", "runtime"), "auto", r"model\.runtime: not an option of the embedding backend"),
 ])
 def test_bad_values_fail_naming_the_key(composed, path, value, message):
     with pytest.raises(ConfigError, match=message):
@@ -115,12 +119,68 @@ def test_load_config_reads_params_yaml(tmp_path):
 
 
 def test_onnx_runtime_needs_the_cpu_and_no_bf16():
-    from zeroshot_news.config import ModelConfig
+    def nli(**kw):
+        return parse_config(compose_config(CONF, ["model=nli", *(f"model.{k}={v}" for k, v in kw.items())]))
 
     with pytest.raises(ConfigError, match=r"onnx runs on the CPU"):
-        ModelConfig(backend="nli", name_or_path="m", runtime="onnx", device="cuda").validate("model")
+        nli(runtime="onnx", device="cuda")
     with pytest.raises(ConfigError, match=r"bf16 is a torch runtime option"):
-        ModelConfig(backend="nli", name_or_path="m", runtime="onnx", precision="bf16").validate("model")
-    ModelConfig(backend="nli", name_or_path="m", runtime="onnx", precision="int8").validate("model")
+        nli(runtime="onnx", precision="bf16")
+    nli(runtime="onnx", precision="int8")
+    nli(runtime="torch", precision="bf16")
     with pytest.raises(ConfigError, match=r"bf16"):
-        ModelConfig(backend="nli", name_or_path="m", runtime="auto", precision="bf16").validate("model")
+        nli(runtime="auto", precision="bf16")
+    with pytest.raises(ConfigError, match=r"model\.calibration_center: not an option of the nli backend"):
+        parse_config(compose_config(CONF, ["model=nli", "+model.calibration_center=0.3"]))
+
+
+def test_stance_nli_reuses_the_model_group():
+    """stance=nli is conf/model/nli.yaml under stance.model (runtime and token cap included), not a copy."""
+    composed = compose_config(CONF, ["stance=nli"])
+    assert composed["stance"]["model"] == compose_config(CONF, ["model=nli"])["model"]
+    assert composed["model"]["backend"] == "embedding"  # the topic model is unchanged
+    cfg = parse_config(composed)
+    assert (cfg.stance_model().runtime, cfg.stance_model().max_batch_tokens) == ("auto", 4096)
+    assert compose_config(CONF, ["stance=nli", "stance.model.batch_size=8"])["stance"]["model"]["batch_size"] == 8
+
+
+# --- one home for defaults: conf/ ------------------------------------------------
+
+
+def _options():
+    for group in sorted(p for p in CONF.iterdir() if p.is_dir()):
+        for option in sorted(group.glob("*.yaml")):
+            yield f"{group.name}={option.stem}"
+
+
+def _defaults_against(cls, data, key, found):
+    """Every dataclass default of ``cls`` whose key ``data`` (conf) also sets, recursively."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        sub = f"{key}.{f.name}"
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            if dataclasses.is_dataclass(default):
+                default = dataclasses.asdict(default)
+            if default is not None:  # None: an optional key ("absent"), never a competing value
+                found.append((sub, default, data[f.name]))
+        types = {typing.get_args(tp)[0] if typing.get_origin(tp) is list else tp
+                 for tp in (hints[f.name], *typing.get_args(hints[f.name]))}
+        for inner in types:
+            if dataclasses.is_dataclass(inner) and data[f.name] is not None:
+                items = data[f.name] if isinstance(data[f.name], list) else [data[f.name]]
+                for i, item in enumerate(items):
+                    _defaults_against(inner, item, f"{sub}[{i}]", found)
+
+
+@pytest.mark.parametrize("option", list(_options()))
+def test_schema_defaults_never_compete_with_conf(option):
+    """conf/ holds the values: a dataclass default may only equal what conf/ says (or be None)."""
+    from zeroshot_news.config import Config
+
+    found: list = []
+    _defaults_against(Config, compose_config(CONF, [option]), "config", found)
+    competing = [(key, default, conf) for key, default, conf in found if default != conf]
+    assert not competing, f"schema defaults that disagree with conf/ ({option}): {competing}"

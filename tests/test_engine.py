@@ -15,6 +15,7 @@ from zeroshot_news.stance import STANCE_SCHEMA, StanceWorker, classify_stance
 from zeroshot_news.topic import PASSAGE_SCHEMA, TOPIC_SCHEMA, TopicWorker, classify_topics
 
 from .conftest import REPO
+from .fakes import section
 
 
 @pytest.fixture
@@ -57,7 +58,7 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame, atol: float = 1e-5):
 def test_chunked_stream_matches_in_memory(setup, tmp_path):
     cfg, articles, path = setup
     out = tmp_path / "chunked"
-    got = _run(cfg, path, out, EngineConfig(name="local", chunk_size=3))
+    got = _run(cfg, path, out, section(EngineConfig, "engine", chunk_size=3))
     worker = TopicWorker(cfg)
     whole = classify_topics(articles, worker.scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False)
     _assert_same(whole.topics, got["topics"])
@@ -72,15 +73,15 @@ def test_chunked_stream_matches_in_memory(setup, tmp_path):
 def test_ray_engine_matches_local(setup, tmp_path):
     ray = pytest.importorskip("ray")
     cfg, _, path = setup
-    local = _run(cfg, path, tmp_path / "local", EngineConfig(name="local", chunk_size=3))
+    local = _run(cfg, path, tmp_path / "local", section(EngineConfig, "engine", chunk_size=3))
     try:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-        remote = _run(cfg, path, tmp_path / "ray", EngineConfig(name="ray", chunk_size=3, num_actors=2,
-                                                                cpus_per_actor=0.5))
+        remote = _run(cfg, path, tmp_path / "ray", section(EngineConfig, "engine", ("engine=ray",), chunk_size=3,
+                                                           num_actors=2, cpus_per_actor=0.5))
         # Actors holding every CPU would leave the read tasks none: a clear error, not a hang.
         with pytest.raises(ConfigError, match="free CPU"):
-            _run(cfg, path, tmp_path / "starved", EngineConfig(name="ray", chunk_size=3, num_actors=2,
-                                                               cpus_per_actor=1.0))
+            _run(cfg, path, tmp_path / "starved", section(EngineConfig, "engine", ("engine=ray",), chunk_size=3,
+                                                                  num_actors=2, cpus_per_actor=1.0))
     finally:
         ray.shutdown()
         shutil.rmtree(tmp_path / "ray", ignore_errors=True)
@@ -91,9 +92,9 @@ def test_ray_engine_matches_local(setup, tmp_path):
 def test_ray_resource_check_only_for_fixed_local_instances():
     from zeroshot_news.engine import check_ray_resources
 
-    starved = EngineConfig(name="ray", num_actors=2, cpus_per_actor=1.0)
+    starved = section(EngineConfig, "engine", ("engine=ray",), num_actors=2, cpus_per_actor=1.0)
     with pytest.raises(ConfigError, match=r"engine.cpus_per_actor=0.5"):
         check_ray_resources(starved, {"CPU": 2.0})
     check_ray_resources(starved, {"CPU": 3.0})
-    check_ray_resources(EngineConfig(name="ray", num_actors=2, cpus_per_actor=1.0, ray_address="auto"),
+    check_ray_resources(section(EngineConfig, "engine", ("engine=ray",), ray_address="auto"),
                         {"CPU": 2.0})  # a cluster may grow: no check

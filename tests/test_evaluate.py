@@ -15,7 +15,9 @@ from zeroshot_news.evaluate import (
     tune_thresholds,
 )
 
-CFG = EvaluationConfig(bootstrap_samples=200, seed=0)
+from .fakes import section
+
+CFG = section(EvaluationConfig, "evaluation", bootstrap_samples=200, seed=0)
 
 
 def test_crowd_rules():

@@ -5,18 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zeroshot_news.passages import aggregate, article_text, sentence_spans, split_passages
+from zeroshot_news.passages import article_text, sentence_spans, split_passages
+from zeroshot_news.scoring import aggregate
 
-
-def count_words(texts):
-    return [len(t.split()) for t in texts]
-
-
-def cut_words(text, n):
-    import re
-
-    words = [m.span() for m in re.finditer(r"\S+", text)]
-    return [(words[i][0], words[min(i + n, len(words)) - 1][1]) for i in range(0, len(words), n)]
+from .fakes import count_words, cut_words
 
 
 def _covered(text, passages):

@@ -22,6 +22,19 @@ from .conftest import REPO, SEED
 pytestmark = pytest.mark.slow
 
 
+def _param_rows(node):
+    """(row, params.yaml params) for every commit / experiment row of `dvc exp show --json`."""
+    if isinstance(node, dict):
+        params = ((node.get("data") or {}).get("params") or {}).get("params.yaml", {}).get("data")
+        if params is not None:
+            yield node, params
+        for value in node.values():
+            yield from _param_rows(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _param_rows(value)
+
+
 def _sh(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}"
@@ -93,9 +106,9 @@ def test_repro_noop_param_scoping_and_exp_run(repo_copy):
     assert "Data and pipelines are up to date" in _sh(["dvc", "repro"], root, env)
 
     # Every notebook runs headless on this small run's outputs, without a cell error.
-    from zeroshot_news.notebooks import NOTEBOOK_DIR, execute
+    from zeroshot_news.report import execute, notebooks
 
-    notebooks = sorted(NOTEBOOK_DIR.glob("[0-9]*.py"))
+    notebooks = notebooks(REPO / "notebooks")
     assert len(notebooks) >= 2
     for nb in notebooks:
         execute(nb, root, timeout=300)
@@ -112,7 +125,11 @@ def test_repro_noop_param_scoping_and_exp_run(repo_copy):
     out = _sh(["dvc", "exp", "run", "-S", "model=nli", "-S", f"model.name_or_path={tiny_nli}"], root, env)
     assert "Running stage 'topic'" in out
     show = json.loads(_sh(["dvc", "exp", "show", "--json"], root, env))
-    assert "nli" in json.dumps(show)
+    rows = list(_param_rows(show))
+    experiments = [params for row, params in rows if row.get("experiments") is None and row.get("name")
+                   and row.get("rev") != "workspace"]
+    assert [p["model"]["backend"] for p in experiments] == ["nli"], rows  # the experiment's params
+    assert experiments[0]["model"]["name_or_path"] == str(tiny_nli)
     # The workspace now holds the experiment's outputs: the NLI scores differ.
     assert (root / "data" / "predictions" / "topics.parquet").read_bytes() != first_topics
 

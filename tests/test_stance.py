@@ -8,16 +8,18 @@ import pytest
 from zeroshot_news.config import PassageConfig, StanceConfig, StanceTarget
 from zeroshot_news.stance import alias_pattern, classify_stance, decide_none
 
-from .fakes import KeywordScorer
+from .fakes import KeywordScorer, section
 
 TEMPLATES = {"favor": ["This text supports {}."], "against": ["This text criticizes {}."],
              "neutral": ["This text reports on {} neutrally."]}
 TARGETS = [StanceTarget("russia", "the Russian government", ["Kremlin", "Moscow"]),
            StanceTarget("taliban", "the Taliban", ["Taliban"])]
 
+NO_OVERLAP = section(PassageConfig, "passages", overlap_sentences=0)
+
 
 def _cfg(**kw) -> StanceConfig:
-    return StanceConfig(targets=TARGETS, templates=TEMPLATES, **kw)
+    return section(StanceConfig, "stance", targets=TARGETS, templates=TEMPLATES, **kw)
 
 
 def _articles():
@@ -28,7 +30,7 @@ def _articles():
 
 def test_alias_rule_none_and_passage_scores():
     scorer = KeywordScorer({"criticizes": "condemned", "supports": "praised", "neutrally": "reported"})
-    res = classify_stance(_articles(), scorer, _cfg(), PassageConfig(overlap_sentences=0), progress=False)
+    res = classify_stance(_articles(), scorer, _cfg(), NO_OVERLAP, progress=False)
     s = res.stance.set_index(["doc_id", "target"])
     assert s.loc[("a", "russia"), "label"] == "against"
     assert s.loc[("a", "russia"), "against"] > s.loc[("a", "russia"), "favor"]
@@ -45,7 +47,7 @@ def test_alias_rule_none_and_passage_scores():
 def test_relevance_rule_scores_all_passages():
     scorer = KeywordScorer({"about": "rain"})
     res = classify_stance(_articles(), scorer, _cfg(none_rule="relevance", relevance_threshold=0.5),
-                          PassageConfig(overlap_sentences=0), progress=False)
+                          NO_OVERLAP, progress=False)
     s = res.stance.set_index(["doc_id", "target"])
     assert s.loc[("b", "russia"), "label"] != "none"  # 'about' hypothesis fired on the rain text
     assert s.loc[("a", "russia"), "label"] == "none"  # mentioned, but relevance 0.1 < 0.5

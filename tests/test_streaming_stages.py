@@ -25,6 +25,10 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return df.where(df.notna(), None)
 
 
+def _tables(folder) -> dict:
+    return {name: folder / f"{name}.parquet" for name in ("articles", "sentences", "quarantine")}
+
+
 def _corpus(folder) -> CorpusConfig:
     return CorpusConfig(name="c", sources=[SourceConfig(name="c", format="native", path=str(folder))])
 
@@ -32,7 +36,7 @@ def _corpus(folder) -> CorpusConfig:
 @pytest.mark.parametrize("chunk_rows", [1, 3, 1000])
 def test_streamed_ingest_equals_in_memory(corrupted_corpus, tmp_path, chunk_rows):
     want = ingest(_corpus(corrupted_corpus), progress=False)
-    report = ingest_to_parquet(_corpus(corrupted_corpus), tmp_path, chunk_rows=chunk_rows, progress=False)
+    report = ingest_to_parquet(_corpus(corrupted_corpus), _tables(tmp_path), chunk_rows=chunk_rows, progress=False)
     assert report == want.report
     assert report["seen"] == report["ingested"] + report["quarantined"] == 10
     for name, table in [("articles", want.articles), ("sentences", want.sentences),
@@ -54,7 +58,7 @@ def test_failed_ingest_leaves_no_partial_tables(corrupted_corpus, tmp_path, monk
 
     monkeypatch.setitem(ingest_module.ADAPTERS, "native", broken)
     with pytest.raises(RuntimeError, match="disk gone"):
-        ingest_to_parquet(_corpus(corrupted_corpus), tmp_path / "out", chunk_rows=2, progress=False)
+        ingest_to_parquet(_corpus(corrupted_corpus), _tables(tmp_path / "out"), chunk_rows=2, progress=False)
     assert not any((tmp_path / "out").glob("*.parquet")) and not any((tmp_path / "out").glob(".*"))
 
 
@@ -76,8 +80,8 @@ def test_streamed_clean_is_independent_of_chunk_size(seed_text, cfg, tmp_path, c
     assert want.report["removed_by_reason"]["exact_duplicate"] >= 2  # dedup crosses chunks
     assert want.report["removed_by_reason"]["too_short"] == 3
     write_parquet(articles, tmp_path / "in.parquet")
-    report = clean_parquet(tmp_path / "in.parquet", tmp_path / "out", cfg.cleaning, chunk_rows=chunk_rows,
-                           progress=False)
+    report = clean_parquet(tmp_path / "in.parquet", tmp_path / "out" / "articles.parquet",
+                           tmp_path / "out" / "removed.parquet", cfg.cleaning, chunk_rows=chunk_rows, progress=False)
     assert report == want.report and report["kept"] + report["removed"] == report["articles_in"] == 9
     pd.testing.assert_frame_equal(_plain(pd.read_parquet(tmp_path / "out" / "articles.parquet")),
                                   _plain(want.articles))
@@ -98,7 +102,7 @@ def test_streamed_sentence_table_equals_in_memory(tmp_path):
         name="ukraine_news_bias", format="ukraine_news_bias", path=str(REPO / "data/raw/ukraine_news_bias"))])
     want = ingest(corpus, progress=False)
     assert len(want.sentences) > 100
-    ingest_to_parquet(corpus, tmp_path, chunk_rows=7, progress=False)
+    ingest_to_parquet(corpus, _tables(tmp_path), chunk_rows=7, progress=False)
     got = pd.read_parquet(tmp_path / "sentences.parquet")
     assert pq.ParquetFile(tmp_path / "sentences.parquet").num_row_groups > 1
     pd.testing.assert_frame_equal(_plain(got.drop(columns=[c for c in got if c.startswith("votes_")])),

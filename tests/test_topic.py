@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 
 from zeroshot_news.config import PassageConfig, TaxonomyConfig, TopicConfig, TopicLabel
-from zeroshot_news.topic import classify_topics, combine_hypotheses
+from zeroshot_news.scoring import combine_hypotheses
+from zeroshot_news.topic import classify_topics
 
-from .fakes import KeywordScorer
+from .fakes import KeywordScorer, section
 
 TAXONOMY = TaxonomyConfig(name="t", hypothesis_template="This text is about {}.", labels=[
     TopicLabel("military", ["troops", "weapons"], 0.5),
@@ -22,8 +23,8 @@ def _articles():
 
 def test_topics_scores_labels_and_passages():
     scorer = KeywordScorer({"troops": "troops", "talks": "talks"})
-    res = classify_topics(_articles(), scorer, TAXONOMY, TopicConfig(passage_aggregate="max"),
-                          PassageConfig(overlap_sentences=0), progress=False)
+    res = classify_topics(_articles(), scorer, TAXONOMY, section(TopicConfig, "topic", passage_aggregate="max"),
+                          section(PassageConfig, "passages", overlap_sentences=0), progress=False)
     t = res.topics.set_index(["doc_id", "label"])
     assert t.loc[("a", "military"), "predicted"] and t.loc[("a", "diplomacy"), "predicted"]
     assert not t.loc[("b", "military"), "predicted"]
@@ -38,8 +39,8 @@ def test_mean_aggregation_dilutes_a_single_passage():
     scorer = KeywordScorer({"talks": "talks"}, budget=8)
     articles = _articles()
     articles.loc[0, "body"] = "Troops moved across the border. Then talks began in Geneva on Monday."
-    res = classify_topics(articles, scorer, TAXONOMY, TopicConfig(passage_aggregate="mean"),
-                          PassageConfig(overlap_sentences=0), progress=False)
+    res = classify_topics(articles, scorer, TAXONOMY, section(TopicConfig, "topic", passage_aggregate="mean"),
+                          section(PassageConfig, "passages", overlap_sentences=0), progress=False)
     score = res.topics.set_index(["doc_id", "label"]).loc[("a", "diplomacy"), "score"]
     assert 0.1 < score < 0.9
 
@@ -48,8 +49,8 @@ def test_lead_mode_reads_one_passage_per_article_and_lets_pairs_truncate():
     scorer = KeywordScorer({"talks": "talks"}, budget=3)
     articles = _articles()
     articles.loc[0, "body"] = "Troops moved across the border. Then talks began in Geneva on Monday."
-    res = classify_topics(articles, scorer, TAXONOMY, TopicConfig(passage_aggregate="max"),
-                          PassageConfig(mode="lead"), progress=False)
+    res = classify_topics(articles, scorer, TAXONOMY, section(TopicConfig, "topic", passage_aggregate="max"),
+                          section(PassageConfig, "passages", mode="lead"), progress=False)
     assert list(res.passages["doc_id"]) == ["a", "b"] and list(res.passages["passage"]) == [0, 0]
     assert res.passages.set_index("doc_id").loc["a", "text"] == "Troops\n\nTroops moved"
     assert res.passages["forced"].all() and scorer.truncated
@@ -57,7 +58,8 @@ def test_lead_mode_reads_one_passage_per_article_and_lets_pairs_truncate():
     t = res.topics.set_index(["doc_id", "label"])
     assert not t.loc[("a", "diplomacy"), "predicted"]
     split = classify_topics(articles, KeywordScorer({"talks": "talks"}, budget=8), TAXONOMY,
-                            TopicConfig(passage_aggregate="max"), PassageConfig(), progress=False)
+                            section(TopicConfig, "topic", passage_aggregate="max"), section(PassageConfig, "passages"),
+                            progress=False)
     assert split.topics.set_index(["doc_id", "label"]).loc[("a", "diplomacy"), "predicted"]
 
 

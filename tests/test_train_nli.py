@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from zeroshot_news.config import ConfigError, ModelConfig, NLITrainingConfig
+from zeroshot_news.config import ConfigError, NLITrainingConfig
 from zeroshot_news.train_nli import (
     LABEL2ID,
     Pair,
@@ -25,10 +25,8 @@ from zeroshot_news.train_nli import (
     epoch_batches,
     length_grouped_batches,
     load_rte,
-    load_training_config,
     lr_factor,
     nli_loss,
-    parse_overrides,
     run,
     split_by_source,
     subsample,
@@ -36,6 +34,8 @@ from zeroshot_news.train_nli import (
     training_pairs,
     weight_synthetic,
 )
+
+from .fakes import default_config, model_config, section
 
 WORDS = "the a man woman dog cat park street runs sits eats sleeps red blue big small".split()  # noqa: SIM905
 CUE = {"entailment": "yes", "contradiction": "no", "neutral": "maybe", "not_entailment": "no"}
@@ -92,8 +92,9 @@ def _cfg(base: Path, data: tuple[Path, Path], tmp_path: Path, **kw) -> NLITraini
     defaults = dict(base_model=str(base), data_path=str(data[0]), rte_path=str(data[1]),
                     output_dir=str(tmp_path / "out" / "nli-tiny"), holdout_sources=["held"],
                     synthetic_sources=["synth"], epochs=4.0, batch_size=16, learning_rate=3e-3,
-                    warmup_ratio=0.1, max_length=32, eval_batch_size=64, device="cpu", num_threads=1)
-    return NLITrainingConfig(**{**defaults, **kw})
+                    warmup_ratio=0.1, max_length=32, eval_batch_size=64, device="cpu", num_threads=1,
+                    synthetic_weight=1.0, use_rte=False, label_smoothing=0.0)
+    return section(NLITrainingConfig, "nli_training", **{**defaults, **kw})
 
 
 # --- data handling ----------------------------------------------------------
@@ -183,15 +184,13 @@ def test_lr_schedule_shapes():
     assert lr_factor(99, 100, 10, "constant") == 1.0
 
 
-def test_config_overrides(tmp_path):
-    assert parse_overrides(["learning_rate=5e-5", "holdout_sources=[a, b]", "max_train_pairs=null"]) == {
-        "learning_rate": 5e-5, "holdout_sources": ["a", "b"], "max_train_pairs": None}
-    section = tmp_path / "nli.yaml"
-    section.write_text("epochs: 2\nholdout_sources: [x]\n", encoding="utf-8")
-    cfg = load_training_config("missing.yaml", str(section), ["seed=7"])
-    assert (cfg.epochs, cfg.holdout_sources, cfg.seed) == (2.0, ["x"], 7)
-    with pytest.raises(ConfigError, match="unknown key"):
-        load_training_config("missing.yaml", str(section), ["epoch=1"])
+def test_hydra_overrides_reach_the_recipe():
+    """train_nli takes Hydra overrides like every command (no --set of its own)."""
+    cfg = default_config("nli_training.learning_rate=5e-5", "nli_training.holdout_sources=[a,b]",
+                         "nli_training.max_train_pairs=null", "nli_training.seed=7").nli_training
+    assert (cfg.learning_rate, cfg.holdout_sources, cfg.max_train_pairs, cfg.seed) == (5e-5, ["a", "b"], None, 7)
+    with pytest.raises(ConfigError, match="epoch"):
+        default_config("nli_training.epoch=1")
 
 
 def test_training_pairs_never_train_on_held_out(tiny_base, data, tmp_path):
@@ -212,9 +211,9 @@ def test_training_pairs_never_train_on_held_out(tiny_base, data, tmp_path):
 def trainable_embeddings(monkeypatch):
     """The real recipe freezes *pre-trained* word embeddings; a tiny model's random 32-dim
     table is no such asset, and frozen it makes the few-step tests needlessly slow to learn."""
-    import zeroshot_news.train_nli as train_nli
+    import zeroshot_news.train_nli.loop as loop
 
-    monkeypatch.setattr(train_nli, "FREEZE_WORD_EMBEDDINGS", False)
+    monkeypatch.setattr(loop, "FREEZE_WORD_EMBEDDINGS", False)
 
 
 @pytest.fixture
@@ -251,10 +250,10 @@ def test_loss_falls(tiny_base, data, tmp_path, trainable_embeddings, one_thread)
 def test_run_saves_a_model_nli_scorer_loads(tiny_base, data, tmp_path, trainable_embeddings, one_thread):
     import torch
 
-    from zeroshot_news.scorers.nli import NLIScorer
+    from zeroshot_news.scorers.fast_nli import FastNLIScorer
 
     cfg = _cfg(tiny_base, data, tmp_path, use_rte=True, synthetic_weight=0.5)
-    metrics = run(cfg, tmp_path / "metrics", tmp_path / "plots", progress=False)
+    metrics = run(cfg, tmp_path / "metrics" / "metrics.json", tmp_path / "plots", progress=False)
     held = metrics["heldout"]
     assert set(held["accuracy_by_source"]) == {"held"}
     assert "held" not in metrics["train_pairs_by_source"]
@@ -272,8 +271,7 @@ def test_run_saves_a_model_nli_scorer_loads(tiny_base, data, tmp_path, trainable
     with safe_open(out / "model.safetensors", "pt") as fh:
         assert {fh.get_tensor(k).dtype for k in fh.keys()}  # noqa: SIM118 == {torch.float16}
 
-    scorer = NLIScorer(ModelConfig(backend="nli", name_or_path=str(out), max_length=32, device="cpu"),
-                       progress=False)
+    scorer = FastNLIScorer(model_config("nli", out, max_length=32, device="cpu", runtime="torch"), progress=False)
     assert next(scorer.model.parameters()).dtype == torch.float32  # fp16 on disk, fp32 loaded
     scores = scorer.score(["the man sits in the park", "a red dog"], ["the dog yes", "the cat no"])
     assert scores.shape == (2, 2)
@@ -281,5 +279,5 @@ def test_run_saves_a_model_nli_scorer_loads(tiny_base, data, tmp_path, trainable
     assert (scores[:, 0] > scores[:, 1]).all()  # learnt: "yes" entails, "no" contradicts
 
     # a second run replaces the folder atomically
-    run(replace(cfg, epochs=1.0), tmp_path / "metrics", tmp_path / "plots", progress=False)
+    run(replace(cfg, epochs=1.0), tmp_path / "metrics" / "metrics.json", tmp_path / "plots", progress=False)
     assert (out / "model.safetensors").exists()

@@ -16,10 +16,10 @@ from zeroshot_news.benchmarks.common import (
     pair_scorer,
     subsample,
 )
-from zeroshot_news.config import BenchmarkConfig, ConfigError, ModelConfig, compose_config, dump_params, parse_config
+from zeroshot_news.config import BenchmarkConfig, ConfigError, compose_config, dump_params, parse_config
 from zeroshot_news.scorers import build_scorer
 
-from ..fakes import KeywordScorer
+from ..fakes import KeywordScorer, model_config, section
 
 FNC_TEMPLATES = {"agree": ["{}."], "disagree": ["It is false that {}."], "discuss": ["It is reported that {}."]}
 VAST_TEMPLATES = {"pro": ["This text supports {}."], "con": ["This text opposes {}."],
@@ -98,9 +98,11 @@ def vast_dir(tmp_path):
 
 
 def _cfg(name: str, folder, **kw) -> BenchmarkConfig:
-    defaults = {"agnews": {"labels": AG_LABELS}, "fnc1": {"templates": FNC_TEMPLATES},
-                "vast": {"templates": VAST_TEMPLATES}}[name]
-    return BenchmarkConfig(name=name, path=str(folder), **{**defaults, **kw})
+    stance = {"related_threshold": 0.5, "neutral_margin": 0.0}
+    defaults = {"agnews": {"labels": AG_LABELS}, "fnc1": {"templates": FNC_TEMPLATES, **stance},
+                "vast": {"templates": VAST_TEMPLATES, **stance}}[name]
+    return section(BenchmarkConfig, "benchmark", (f"benchmark={name}",), path=str(folder),
+                   **{"max_items": None, **defaults, **kw})
 
 
 # ---------------------------------------------------------------------------
@@ -275,8 +277,7 @@ def test_stance_templates_must_have_the_benchmark_classes(vast_dir):
 
 
 def test_agnews_with_tiny_encoder(agnews_dir, tiny_encoder):
-    scorer = build_scorer(ModelConfig(backend="embedding", name_or_path=str(tiny_encoder), max_length=64),
-                          progress=False)
+    scorer = build_scorer(model_config("embedding", tiny_encoder, max_length=64), progress=False)
     metrics, pred = agnews.run(_cfg("agnews", agnews_dir), scorer, progress=False)
     assert set(pred["predicted"]) <= set(AG_LABELS) and metrics["n_items"] == 6
     assert 0.0 <= metrics["accuracy"] <= 1.0
@@ -284,13 +285,12 @@ def test_agnews_with_tiny_encoder(agnews_dir, tiny_encoder):
 
 def test_fnc_with_tiny_encoder_scores_a_grid_like_pairwise(fnc_dir, tiny_encoder):
     """The bi-encoder path (precomputed grid) gives the same scores as calling the scorer per body."""
-    scorer = build_scorer(ModelConfig(backend="embedding", name_or_path=str(tiny_encoder), max_length=64),
-                          progress=False)
+    scorer = build_scorer(model_config("embedding", tiny_encoder, max_length=64), progress=False)
     _, grid = fnc1.run(_cfg("fnc1", fnc_dir), scorer, progress=False)
 
-    class PlainScorer:  # the same model without `embed`: scored pair by pair
-        fingerprint = scorer.fingerprint
-        split, score = scorer.split, scorer.score
+    class PlainScorer:  # the same model declared a cross-encoder: scored pair by pair
+        fingerprint, bi_encoder = scorer.fingerprint, False
+        split, lead, score, count_tokens = scorer.split, scorer.lead, scorer.score, scorer.count_tokens
 
     _, plain = fnc1.run(_cfg("fnc1", fnc_dir), PlainScorer(), progress=False)
     cols = ["predicted", "relevance", "agree", "disagree", "discuss"]
@@ -299,7 +299,7 @@ def test_fnc_with_tiny_encoder_scores_a_grid_like_pairwise(fnc_dir, tiny_encoder
 
 @pytest.mark.parametrize("name", ["fnc1", "vast"])
 def test_stance_benchmarks_with_tiny_nli(name, fnc_dir, vast_dir, tiny_nli):
-    scorer = build_scorer(ModelConfig(backend="nli", name_or_path=str(tiny_nli), max_length=64), progress=False)
+    scorer = build_scorer(model_config("nli", tiny_nli, max_length=64, runtime="torch"), progress=False)
     module, folder = (fnc1, fnc_dir) if name == "fnc1" else (vast, vast_dir)
     metrics, pred = module.run(_cfg(name, folder), scorer, progress=False)
     assert metrics["n_items"] == len(pred) == 4 and set(pred["predicted"]) <= set(module.CLASSES)

@@ -16,8 +16,7 @@ import pytest
 from zeroshot_news.scorers import PairScorer
 from zeroshot_news.scorers.cache import CachedScorer, ScoreCache, text_key
 
-from ..fakes import KeywordScorer
-from ..test_passages import count_words, cut_words
+from ..fakes import KeywordScorer, count_words, cut_words
 
 PASSAGES = ["Russia moved troops to the border.", "The talks with the Taliban begin in Moscow.",
             "Nothing to see here.", "NATO troops and diplomacy."]
@@ -31,13 +30,20 @@ class PairCounter:
     def __init__(self, inner, fingerprint: str | None = None):
         self.inner = inner
         self.fingerprint = fingerprint or inner.fingerprint
+        self.bi_encoder = inner.bi_encoder
         self.pairs: list[tuple[str, str]] = []
         self.calls = 0
 
-    def split(self, text, hypotheses, overlap):
-        return self.inner.split(text, hypotheses, overlap)
+    def split(self, text, hypotheses, overlap, segment=None):
+        return self.inner.split(text, hypotheses, overlap, segment)
 
-    def score(self, passages, hypotheses):
+    def lead(self, text, hypotheses):
+        return self.inner.lead(text, hypotheses)
+
+    def count_tokens(self, texts):
+        return self.inner.count_tokens(texts)
+
+    def score(self, passages, hypotheses, truncate=False):
         self.calls += 1
         self.pairs += [(p, h) for p in passages for h in hypotheses]
         # Irrational-looking values exercise exact float64 round trips.
@@ -121,12 +127,13 @@ def test_exact_float64_round_trip(tmp_path):
     assert got[:5].tobytes() == values.tobytes()
 
 
-def test_wrapper_delegates_split_and_attributes(tmp_path):
+def test_wrapper_implements_the_contract_by_delegating(tmp_path):
     inner, scorer = _cached(tmp_path)
-    assert scorer.fingerprint == inner.fingerprint
-    assert scorer.inner is inner.inner  # unknown attributes come from the wrapped scorer
+    assert (scorer.fingerprint, scorer.bi_encoder) == (inner.fingerprint, inner.bi_encoder)
     text = "Troops moved. Talks began. " * 20
     assert [p.text for p in scorer.split(text, HYPS, 1)] == [p.text for p in inner.split(text, HYPS, 1)]
+    assert scorer.lead(text, HYPS) == inner.lead(text, HYPS)
+    assert scorer.count_tokens(HYPS) == inner.count_tokens(HYPS)
 
 
 WRITER = textwrap.dedent("""

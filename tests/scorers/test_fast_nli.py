@@ -1,14 +1,17 @@
-"""FastNLIScorer: bit-identical to NLIScorer in fp32; its pair template matches the tokenizer; ONNX Runtime."""
+"""FastNLIScorer: bit-identical to the reference NLIScorer in fp32; its pair template matches the
+tokenizer; ONNX Runtime."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from zeroshot_news.config import ModelConfig
+from zeroshot_news.config import ConfigError, ModelConfig
 from zeroshot_news.scorers import build_scorer
 from zeroshot_news.scorers.fast_nli import FastNLIScorer, learn_pair_template
-from zeroshot_news.scorers.nli import NLIScorer
+
+from ..fakes import model_config
+from .reference_nli import NLIScorer
 
 PASSAGES = ["Russia held military exercises in Tajikistan.", "The talks with the Taliban begin in Moscow.",
             "A short one.", "Russia held military exercises in Tajikistan."]
@@ -16,8 +19,7 @@ HYPOTHESES = ["This text is about the military.", "This text is about diplomacy.
 
 
 def _cfg(path, **kw) -> ModelConfig:
-    return ModelConfig(**{"backend": "nli", "name_or_path": str(path), "batch_size": 2, "max_length": 64,
-                          "device": "cpu", **kw})
+    return model_config("nli", path, **{"batch_size": 2, "max_length": 64, "device": "cpu", "runtime": "torch", **kw})
 
 
 def test_fp32_is_identical_to_nli_scorer(tiny_nli):
@@ -65,8 +67,9 @@ def test_reduced_precision_modes_get_their_own_fingerprint(tiny_nli):
     assert q.fingerprint != base.fingerprint
     scores = q.score(PASSAGES[:2], HYPOTHESES)
     assert scores.shape == (2, 3) and np.all((scores >= 0) & (scores <= 1))
-    with pytest.raises(ValueError, match="precision"):
-        FastNLIScorer(_cfg(tiny_nli, precision="fp8"), progress=False)
+    # Precision is validated once, with the config: never reaches a scorer.
+    with pytest.raises(ConfigError, match=r"model\.precision: must be one of"):
+        _cfg(tiny_nli, precision="fp8")
 
 
 def test_build_scorer_gives_the_fast_path_for_nli(tiny_nli):

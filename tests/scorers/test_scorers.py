@@ -9,7 +9,10 @@ import pytest
 
 from zeroshot_news.config import ConfigError, ModelConfig
 from zeroshot_news.scorers import PairScorer, build_scorer, resolve_model
-from zeroshot_news.scorers.nli import entailment_ids
+from zeroshot_news.scorers.fast_nli import entailment_ids
+
+from ..fakes import model_config
+from .reference_nli import NLIScorer
 
 PASSAGES = ["Russia held military exercises in Tajikistan.", "The talks with the Taliban begin in Moscow.",
             "A short one."]
@@ -17,7 +20,9 @@ HYPOTHESES = ["This text is about the military.", "This text is about diplomacy.
 
 
 def _cfg(backend: str, path, **kw) -> ModelConfig:
-    return ModelConfig(backend=backend, name_or_path=str(path), batch_size=2, max_length=64, device="cpu", **kw)
+    if backend == "nli":
+        kw.setdefault("runtime", "torch")
+    return model_config(backend, path, **{"batch_size": 2, "max_length": 64, "device": "cpu", **kw})
 
 
 @pytest.mark.parametrize("backend", ["embedding", "nli"])
@@ -62,10 +67,7 @@ def test_lead_passage_with_truncation_matches_the_pipeline_on_long_texts(tiny_nl
     """passages.mode=lead is the pipeline's method: the premise's first tokens, cut per pair."""
     from transformers import pipeline
 
-    from zeroshot_news.scorers.nli import NLIScorer
-
-    cfg = ModelConfig(backend="nli", name_or_path=str(tiny_nli), batch_size=4, max_length=128, device="cpu",
-                      runtime=runtime, export_dir=str(tmp_path))
+    cfg = _cfg("nli", tiny_nli, batch_size=4, max_length=128, runtime=runtime, export_dir=str(tmp_path))
     scorer = build_scorer(cfg, progress=False)
     labels = ["the military", "diplomacy and the talks between the governments of russia and the west", "sport"]
     hyps = [f"This text is about {lab}." for lab in labels]

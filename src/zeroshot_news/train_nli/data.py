@@ -31,14 +31,12 @@ ALLOWED = {
 
 
 @dataclass(frozen=True)
-@dataclass(frozen=True)
 class Pair:
     premise: str
     hypothesis: str
     label: str  # a key of ALLOWED
     source: str
     weight: float = 1.0
-
 
 
 # ---------------------------------------------------------------------------

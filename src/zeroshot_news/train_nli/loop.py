@@ -17,11 +17,10 @@ from ..config import NLITrainingConfig
 from ..loading import resolve_model
 from .data import LABEL2ID, LABELS, Pair, allowed_mask, collate, encode, epoch_batches, nli_loss
 
-FREEZE_WORD_EMBEDDINGS = True  # see the module docstring; candidate for an NLITrainingConfig field
+FREEZE_WORD_EMBEDDINGS = True  # see the package docstring; candidate for an NLITrainingConfig field
 LOSS_POINTS = 200  # about this many rows in plots/nli/loss.csv, whatever the run length
 
 
-@dataclass
 @dataclass
 class TrainResult:
     steps: int
@@ -29,7 +28,6 @@ class TrainResult:
     final_loss: float
     seconds: float
     pairs_seen: int
-
 
 
 def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:

@@ -1,0 +1,175 @@
+"""dvc.yaml against the code: complete code deps, paths in one home, and one-way layers.
+
+* Each stage's code deps cover its import closure inside ``src/zeroshot_news``: the
+  modules its command imports, followed through relative and absolute imports (also
+  the lazy ones inside functions), starting from ``python -m zeroshot_news`` (the
+  package, ``__main__``, the CLI) and the command's module in ``cli.COMMANDS``. A dep
+  that is a folder covers everything under it. A missing dep would let ``dvc repro``
+  skip a stage whose code changed.
+* Every path in a stage's ``cmd`` is declared in its deps, outs, metrics or plots.
+* No stage module imports another stage module: they share code through the layers
+  below (scoring, passages, scorers, engine, loading, config, io). ``classify`` and
+  ``cli`` are the orchestrators above the stages.
+"""
+
+from __future__ import annotations
+
+import ast
+import shlex
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+import yaml
+
+from zeroshot_news.cli import COMMANDS
+
+from .conftest import REPO
+
+SRC = REPO / "src"
+PACKAGE = "zeroshot_news"
+PIPELINE = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))
+STAGES = PIPELINE["stages"]
+CLI_ENTRY = [PACKAGE, f"{PACKAGE}.__main__"]
+
+
+def module_file(name: str) -> Path | None:
+    base = SRC.joinpath(*name.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@lru_cache(maxsize=None)
+def direct_imports(name: str) -> frozenset[str]:
+    """Modules of the package that module ``name`` imports anywhere in its body, with their parents."""
+    path = module_file(name)
+    assert path is not None, name
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from . import agnews`
+    modules = set()
+    for mod in found:
+        if mod.split(".")[0] != PACKAGE or module_file(mod) is None:
+            continue
+        parts = mod.split(".")
+        modules.update(".".join(parts[:i]) for i in range(1, len(parts) + 1))  # parents run first
+    return frozenset(modules - {name})
+
+
+def closure(entries: list[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(entries)
+    while todo:
+        mod = todo.pop()
+        if mod not in seen:
+            seen.add(mod)
+            todo.extend(direct_imports(mod))
+    return seen
+
+
+def stage_command(stage: dict) -> tuple[str, list[str]]:
+    """(zeroshot_news command, its arguments) of a stage's cmd."""
+    words = shlex.split(stage["cmd"])
+    assert words[:3] == ["python", "-m", PACKAGE], f"a stage runs through the CLI: {stage['cmd']}"
+    return words[3], words[4:]
+
+
+def entry_modules(stage: dict) -> list[str]:
+    command, _ = stage_command(stage)
+    return [*CLI_ENTRY, COMMANDS[command][0].partition(":")[0]]
+
+
+def _paths(entries) -> list[str]:
+    out = []
+    for e in entries or []:
+        out.append(next(iter(e)) if isinstance(e, dict) else e)
+    return out
+
+
+def covered(path: str, deps: list[str]) -> bool:
+    return any(path == d or path.startswith(d.rstrip("/") + "/") for d in deps)
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_code_deps_cover_the_import_closure(name):
+    stage = STAGES[name]
+    deps = _paths(stage.get("deps"))
+    files = sorted(str(module_file(m).relative_to(REPO)) for m in closure(entry_modules(stage)))
+    missing = [f for f in files if not covered(f, deps)]
+    assert not missing, f"stage {name!r}: imported modules not in its deps (dvc.yaml): {missing}"
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_code_deps_are_not_wider_than_needed(name):
+    """A code dep nothing imports would re-run the stage for nothing (e.g. train_nli on a scorer change)."""
+    stage = STAGES[name]
+    files = [str(module_file(m).relative_to(REPO)) for m in closure(entry_modules(stage))]
+    code_deps = [d for d in _paths(stage.get("deps")) if d.startswith("src/")]
+    unused = [d for d in code_deps if not any(covered(f, [d]) for f in files)]
+    assert not unused, f"stage {name!r}: deps no imported module needs: {unused}"
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_every_path_in_a_cmd_is_declared(name):
+    stage = STAGES[name]
+    _, args = stage_command(stage)
+    declared = (_paths(stage.get("deps")) + _paths(stage.get("outs")) + _paths(stage.get("metrics"))
+                + _paths(stage.get("plots")))
+    values = [a for a in args if not a.startswith("-")]
+    assert values, f"stage {name!r}: its cmd passes no paths"
+    undeclared = [v for v in values if not covered(v, declared)]
+    assert not undeclared, f"stage {name!r}: cmd paths missing from deps/outs/metrics: {undeclared}"
+
+
+def test_every_stage_command_is_a_cli_command():
+    assert {stage_command(s)[0] for s in STAGES.values()} <= set(COMMANDS)
+
+
+# --- layers ---------------------------------------------------------------------
+
+STAGE_MODULES = {f"{PACKAGE}.{m}" for m in ("ingest", "clean", "topic", "stance", "evaluate", "benchmarks",
+                                             "train_nli")}
+ORCHESTRATORS = {f"{PACKAGE}.classify", f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.report"}
+
+
+def stage_of(module: str) -> str | None:
+    return next((s for s in STAGE_MODULES if module == s or module.startswith(s + ".")), None)
+
+
+def all_modules() -> list[str]:
+    root = SRC / PACKAGE
+    names = []
+    for path in sorted(root.rglob("*.py")):
+        parts = path.relative_to(SRC).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+@pytest.mark.parametrize("module", all_modules())
+def test_no_module_imports_a_sibling_stage(module):
+    """Stages share code through the layers below them, never through each other."""
+    if module in ORCHESTRATORS:
+        return
+    own = stage_of(module)
+    crossing = sorted(m for m in direct_imports(module) if stage_of(m) not in (None, own))
+    assert not crossing, f"{module} imports stage modules {crossing}; move what they share to a lower layer"
+
+
+def test_lower_layers_import_no_stage_and_no_orchestrator():
+    for module in all_modules():
+        if stage_of(module) is None and module not in ORCHESTRATORS:
+            upward = sorted(m for m in direct_imports(module) if stage_of(m) or m in ORCHESTRATORS - {PACKAGE})
+            assert not upward, f"{module} (a lower layer) imports {upward}"
