@@ -13,7 +13,7 @@
 
 # %% [markdown]
 # # Public benchmarks against published numbers
-# Reads the committed benchmark results (`benchmarks/results/*.json`, one file per
+# Reads the committed benchmark results (`perf/results/*.json`, one file per
 # benchmark x backend, written by `python -m zeroshot_news benchmark` with
 # `max_items=null`) and the latest `metrics/benchmark.json` of this run. Nothing here
 # runs a model.
@@ -39,7 +39,7 @@ def get(metrics: dict, dotted: str):
     return metrics
 
 
-files = sorted((ROOT / "benchmarks/results").glob("*.json"))
+files = sorted((ROOT / "perf/results").glob("*.json"))
 latest = ROOT / "metrics/benchmark.json"
 runs = [(f.stem, json.loads(f.read_text())) for f in files]
 if latest.exists():

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reduced-budget variant sweep for the NLI cross-encoder (issue 4), one run at a time.
-# Each variant = conf/nli_training/default.yaml + a baseline sweep budget + its own --set
+# Each variant = conf/nli_training/default.yaml + a baseline sweep budget + its own Hydra
 # overrides; outputs go to $OUT/<variant>/ (model, metrics.json, plots), never to models/.
 # Usage: scripts/nli_variants.sh [variant ...]   (default: all); summary: scripts/nli_variants.sh --table
 #
@@ -12,7 +12,7 @@
 #  cannot change XNLI and only truncates ~30% of ANLI premises; cosine / lr2e-5 / synthetic0.3
 #  were not run for lack of CPU time.)
 # Final model (the recipe in conf/nli_training/default.yaml, writes models/nli-minilm):
-#   nice -n 19 .venv/bin/python -m zeroshot_news.train_nli --config-yaml conf/nli_training/default.yaml
+#   dvc repro train_nli --force   (python -m zeroshot_news train_nli --metrics ... --plots-dir ...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -21,20 +21,19 @@ PAIRS=${PAIRS:-10000}
 
 # The sweep baseline: the pre-sweep recipe (lr 5e-5 linear, no smoothing, synthetic weight 1,
 # max_length 128), 1 epoch over $PAIRS pairs, held out: XNLI-en test + ANLI r1-r3 dev.
-BASE=(--config-yaml conf/nli_training/default.yaml
-      --set max_train_pairs=$PAIRS --set epochs=1 --set learning_rate=5e-5 --set lr_schedule=linear
-      --set label_smoothing=0.0 --set synthetic_weight=1.0 --set max_length=128 --set use_rte=false)
+BASE=(nli_training.max_train_pairs=$PAIRS nli_training.epochs=1 nli_training.learning_rate=5e-5
+      nli_training.lr_schedule=linear nli_training.label_smoothing=0.0 nli_training.synthetic_weight=1.0 nli_training.max_length=128 nli_training.use_rte=false)
 
 declare -A VARIANTS=(
   [baseline]=""
-  [smooth0.1]="--set label_smoothing=0.1"
-  [synthetic0]="--set synthetic_weight=0"
-  [synthetic0.3]="--set synthetic_weight=0.3"
-  [len96]="--set max_length=96"
-  [rte]="--set use_rte=true"
-  [lr1e-4]="--set learning_rate=1e-4"
-  [lr2e-5]="--set learning_rate=2e-5"
-  [cosine]="--set lr_schedule=cosine"
+  [smooth0.1]="nli_training.label_smoothing=0.1"
+  [synthetic0]="nli_training.synthetic_weight=0"
+  [synthetic0.3]="nli_training.synthetic_weight=0.3"
+  [len96]="nli_training.max_length=96"
+  [rte]="nli_training.use_rte=true"
+  [lr1e-4]="nli_training.learning_rate=1e-4"
+  [lr2e-5]="nli_training.learning_rate=2e-5"
+  [cosine]="nli_training.lr_schedule=cosine"
   [hyp_only]="--hypothesis-only"
 )
 ORDER=(baseline smooth0.1 synthetic0 len96 rte lr1e-4 cosine hyp_only synthetic0.3 lr2e-5)
@@ -60,6 +59,6 @@ for v in "${@:-${ORDER[@]}}"; do
   [[ -v "VARIANTS[$v]" ]] || { echo "unknown variant $v" >&2; exit 2; }
   echo "== $v $(date +%T)" >&2
   # shellcheck disable=SC2086
-  nice -n 19 "$PY" -m zeroshot_news.train_nli "${BASE[@]}" ${VARIANTS[$v]} \
-    --set output_dir="$OUT/$v/model" --metrics-dir "$OUT/$v" --plots-dir "$OUT/$v" --no-progress
+  nice -n 19 "$PY" -m zeroshot_news train_nli "${BASE[@]}" ${VARIANTS[$v]} \
+    nli_training.output_dir="$OUT/$v/model" --metrics "$OUT/$v/metrics.json" --plots-dir "$OUT/$v" --no-progress
 done

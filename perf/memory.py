@@ -12,7 +12,7 @@ each replica in a fresh process; peak RSS = that child's ru_maxrss.
   the score cache warm, so the run measures what grows with the corpus (reading,
   splitting, aggregating, writing) rather than model time.
 
-    .venv/bin/python benchmarks/memory.py --factors 1 10 100
+    .venv/bin/python perf/memory.py --factors 1 10 100
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
+from stage_args import stage_argv  # perf/stage_args.py
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -72,12 +73,7 @@ def replica_params(params: Path, folder: Path, dst: Path) -> Path:
 
 def run_stage(stage: str, params: Path, out: Path, articles: Path | None = None) -> tuple[float, float]:
     """(peak RSS MiB, wall seconds) of one stage in a fresh process."""
-    cmd = [sys.executable, "-m", "zeroshot_news", stage, "--params", str(params), "--out-dir", str(out),
-           "--report", str(out / f"{stage}.json")]
-    if articles is not None:
-        cmd += ["--input", str(articles)]
-    if stage == "stance":
-        cmd += ["--topics", str(out / "topics.parquet")]
+    cmd = [sys.executable, "-m", "zeroshot_news", stage, "--params", str(params), *stage_argv(stage, out, articles)]
     code = (
         "import resource, subprocess, sys, time;"
         "t = time.perf_counter();"

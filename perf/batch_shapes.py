@@ -4,7 +4,7 @@ Why batches of long pairs are capped (``model.max_batch_tokens``): on a CPU, att
 memory grows with batch x length², and large batches of long pairs are not faster.
 Each shape runs in its own process (peak RSS = that process's high-water mark):
 
-    for b in 32 16 8 4; do .venv/bin/python benchmarks/batch_shapes.py --batch $b --length 512; done
+    for b in 32 16 8 4; do .venv/bin/python perf/batch_shapes.py --batch $b --length 512; done
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ import argparse
 import dataclasses
 import resource
 import time
+from pathlib import Path
 
 import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -26,11 +29,13 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=96, help="pairs to time (after one warm-up batch)")
     ap.add_argument("--device", default="cpu", help="cpu, or cuda (torch runtime: bf16 autocast, as the scorer)")
     args = ap.parse_args()
-    from zeroshot_news.config import ModelConfig
+    from zeroshot_news.config import compose_config, parse_config
     from zeroshot_news.scorers.fast_nli import FastNLIScorer
 
-    cfg = ModelConfig(backend="nli", name_or_path=args.model, device=args.device, max_length=args.length)
-    scorer = FastNLIScorer(dataclasses.replace(cfg, runtime=args.runtime), progress=False)
+    cfg = parse_config(compose_config(REPO / "conf", ["model=nli"])).model  # conf/model/nli.yaml
+    cfg = dataclasses.replace(cfg, name_or_path=args.model, device=args.device, max_length=args.length,
+                              runtime=args.runtime, max_batch_tokens=None)
+    scorer = FastNLIScorer(cfg, progress=False)
     rng = np.random.default_rng(0)
     ids = rng.integers(1000, 20000, (args.batch, args.length))
     mask, types = np.ones_like(ids), np.zeros_like(ids)

@@ -26,7 +26,7 @@ Then: (a) vs the exact modes on texts short enough for nobody to split or trunca
 (article titles), and the incremental case with the score cache (N articles, then
 N + 10, then N + 10 again).
 
-    .venv/bin/python benchmarks/throughput.py --n 100 --model models/nli-minilm
+    .venv/bin/python perf/throughput.py --n 100 --model models/nli-minilm
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _setup(args):
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from zeroshot_news.config import ModelConfig, compose_config, load_config, parse_config
+    from zeroshot_news.config import compose_config, load_config, parse_config
     from zeroshot_news.io import read_parquet
 
     cfg = load_config(str(REPO / "params.yaml"))
@@ -88,8 +88,9 @@ def _setup(args):
     configured = parse_config(compose_config(REPO / "conf", ["model=nli"])).model
     nli_cfg = dataclasses.replace(configured, name_or_path=args.model, batch_size=args.batch_size,
                                   max_length=args.max_length, device="cpu")
-    emb_cfg = ModelConfig(backend="embedding", name_or_path=args.embedding_model, batch_size=args.batch_size,
-                          max_length=args.max_length, device="cpu")
+    emb_cfg = dataclasses.replace(parse_config(compose_config(REPO / "conf", ["model=embedding"])).model,
+                                  name_or_path=args.embedding_model, batch_size=args.batch_size,
+                                  max_length=args.max_length, device="cpu")
     return cfg, articles, nli_cfg, emb_cfg
 
 
@@ -99,7 +100,8 @@ def _nli_scorer(name: str, nli_cfg, threads):
     from zeroshot_news.scorers.fast_nli import FastNLIScorer
 
     if name == "b_ref":
-        from zeroshot_news.scorers.nli import NLIScorer
+        sys.path.insert(0, str(REPO))  # the reference implementation lives with the tests
+        from tests.scorers.reference_nli import NLIScorer
 
         return NLIScorer(dataclasses.replace(nli_cfg, runtime="torch", precision="fp32"), progress=False)
     runtime, precision, mode = NLI_MODES[name]

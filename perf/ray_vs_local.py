@@ -6,7 +6,7 @@ the stage), on the bundled corpus with the default config, and compares the outp
 parquet files byte for byte. The score cache is shared (so this measures the engines'
 overhead, not model time) unless ``--no-cache``.
 
-    .venv/bin/python benchmarks/ray_vs_local.py --num-actors 2 --cpus-per-actor 0.5 --chunk-size 64
+    .venv/bin/python perf/ray_vs_local.py --num-actors 2 --cpus-per-actor 0.5 --chunk-size 64
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import yaml
+from stage_args import stage_argv  # perf/stage_args.py
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,10 +37,8 @@ def params_for(engine: str, args, dst: Path) -> Path:
 
 
 def run(stage: str, params: Path, out: Path) -> float:
-    cmd = [sys.executable, "-m", "zeroshot_news", stage, "--params", str(params), "--out-dir", str(out),
-           "--report", str(out / f"{stage}.json")]
-    if stage == "stance":
-        cmd += ["--topics", str(out / "topics.parquet")]
+    cmd = [sys.executable, "-m", "zeroshot_news", stage, "--params", str(params),
+           *stage_argv(stage, out, REPO / "data/processed/articles.parquet")]
     start = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
