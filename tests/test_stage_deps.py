@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ast
 import shlex
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -41,7 +41,7 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def direct_imports(name: str) -> frozenset[str]:
     """Modules of the package that module ``name`` imports anywhere in its body, with their parents."""
     path = module_file(name)
