@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,20 +15,78 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+def current_umask() -> int:
+    """The process umask, read from /proc where possible: setting it to read it races with threads."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _lock(fd: int, blocking: bool = True) -> bool:
+    """flock ``fd``; False when another process holds it (a live writer)."""
+    if fcntl is None:  # pragma: no cover
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except OSError:
+        return False
+    return True
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete the temp files that interrupted writes of ``path`` left behind.
+
+    Only names atomic_path makes for this very output; a temp whose writer is still
+    running holds a lock on it and is kept.
+    """
+    own = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    for old in path.parent.iterdir():
+        if not own.fullmatch(old.name) or not old.is_file() or old.is_symlink():
+            continue
+        try:
+            fd = os.open(old, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _lock(fd, blocking=False):
+                old.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
 
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
-    """Yield a temp path in the target's folder; rename it over the target on success."""
+    """Yield a temp path in the target's folder; rename it over the target on success.
+
+    The result gets the usual mode for a new file (0666 minus the umask), not mkstemp's 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
+        _lock(fd)  # marks the temp as live until this write ends
+        os.chmod(tmp, 0o666 & ~current_umask())
         yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
 
 
 def write_parquet(df: pd.DataFrame, path: Path | str, schema: pa.Schema | None = None) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import ConfigError
+from .model_safety import refuse_custom_code
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
@@ -43,11 +44,13 @@ def resolve_model(name_or_path: str, key: str = "model.name_or_path") -> Resolve
         folder = Path(next(iter(spec.submodule_search_locations))) / sub
         if not (folder / "config.json").exists():
             raise ConfigError(f"{key}: {folder} has no config.json")
+        refuse_custom_code(folder, key)
         return ResolvedModel(str(folder), True)
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not (path / "config.json").exists():
             raise ConfigError(f"{key}: {path} is not a model folder (no config.json)")
+        refuse_custom_code(path.resolve(), key)
         return ResolvedModel(str(path.resolve()), True)
     first = Path(name_or_path).parts[0] if Path(name_or_path).parts else ""
     # The project keeps its own models under models/; a hub id never starts with a local folder.
@@ -65,6 +68,11 @@ def loading(resolved: ResolvedModel, key: str = "model.name_or_path") -> Iterato
     except OSError as exc:
         where = "local folder" if resolved.local else "Hugging Face hub (or its local cache)"
         raise ConfigError(f"{key}: cannot load {resolved.path!r} from the {where}: {exc}") from exc
+    except ValueError as exc:
+        if "trust_remote_code" not in str(exc):
+            raise
+        # A hub model that needs its own code: transformers refuses it (trust_remote_code=False).
+        raise ConfigError(f"{key}: {resolved.path!r} needs custom code; refusing to load it") from exc
 
 
 def select_device(device: str) -> str:
@@ -92,4 +100,5 @@ def load_tokenizer(resolved: ResolvedModel):
     if resolved.local:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with loading(resolved):
-        return AutoTokenizer.from_pretrained(resolved.path, local_files_only=resolved.local)
+        return AutoTokenizer.from_pretrained(resolved.path, local_files_only=resolved.local,
+                                             trust_remote_code=False)

@@ -143,7 +143,7 @@ WRITER = textwrap.dedent("""
     cache = ScoreCache(sys.argv[1])
     hs = [f"h{j}" for j in range(int(sys.argv[2]))]
     for i in range(100000):
-        values = np.array([[(i * 1009 + j) / 7919.0 for j in range(len(hs))]])
+        values = np.array([[(i * 1009 + j) / 7919.0 / 1e5 for j in range(len(hs))]])
         cache.put("fp", [f"p{i}"], hs, values)
         if i == 20:
             print("ready", flush=True)
@@ -175,7 +175,7 @@ def test_kill_minus_9_mid_write_leaves_only_complete_entries(tmp_path):
         p_index = {text_key(f"p{i}"): i for i in range(100000)}
         for p, h, v in rows:
             i, j = p_index[p], h_index[h]
-            assert v == (i * 1009 + j) / 7919.0
+            assert v == (i * 1009 + j) / 7919.0 / 1e5
             by_p[p] = by_p.get(p, 0) + 1
         n = len(by_p)
         assert n > 21
@@ -197,7 +197,7 @@ def test_concurrent_processes_share_one_file(tmp_path, n_procs):
             hs = [f"h{j}" for j in range(50)]
             for i in range(40):
                 ps = [f"p{i}", f"q{sys.argv[2]}-{i}"]
-                cache.put("fp", ps, hs, np.full((2, 50), i / 3.0))
+                cache.put("fp", ps, hs, np.full((2, 50), i / 40.0))
                 cache.get("fp", ps, hs)
     """)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}

@@ -81,6 +81,7 @@ class Ingestor:
             counts: Counter[str] = Counter()
             reasons: Counter[str] = Counter()
             warnings: Counter[str] = Counter()
+            ids: dict[str, str] = {}  # source_id -> path: ids must be unique within a source
             records = ADAPTERS[source.format](source, self.corpus)
             for rec in tqdm(records, desc=f"ingest {source.name}", unit="rec", disable=not self.progress):
                 counts["seen"] += 1
@@ -88,6 +89,10 @@ class Ingestor:
                     rec = Reject(source.name, rec.path, "duplicate_content",
                                  f"same doc_id {rec.doc_id} as {seen[rec.doc_id]}", len(rec.body.encode()),
                                  rec.raw_sha256)
+                elif isinstance(rec, Article) and rec.source_id in ids:
+                    rec = Reject(source.name, rec.path, "duplicate_id",
+                                 f"id {rec.source_id!r} already used by {ids[rec.source_id]}",
+                                 len(rec.body.encode()), rec.raw_sha256)
                 if isinstance(rec, Reject):
                     counts["quarantined"] += 1
                     reasons[rec.reason] += 1
@@ -96,6 +101,7 @@ class Ingestor:
                 counts["ingested"] += 1
                 warnings.update(w.split(":")[0] for w in rec.warnings)
                 seen[rec.doc_id] = rec.path
+                ids[rec.source_id] = rec.path
                 yield "articles", rec.row()
                 for sentence in rec.sentences:
                     totals["sentences"] += 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..config import CorpusConfig, SourceConfig
 from ..sampling import stable_sample
-from .files import iter_folder
+from .files import is_candidate, iter_folder
 from .records import Article, Decoded, Reject
 
 
@@ -37,7 +37,7 @@ def iter_bbc(source: SourceConfig, corpus: CorpusConfig) -> Iterator[Article | R
             yield Reject(source.name, f"{root.name}/{cat}", "missing_category", "no such folder")
             continue
         names = stable_sample(
-            [p.name for p in folder.glob(source.glob or "*.txt") if p.is_file()],
+            [p.name for p in folder.glob(source.glob or "*.txt") if is_candidate(p)],
             source.sample_per_category, source.sample_seed,
         )
         files += [folder / n for n in names]

@@ -103,6 +103,12 @@ def decode_bytes(
     """
     if not data.strip():
         return ("empty", "file has no non-whitespace bytes")
+    utf16 = _decode_utf16(data)
+    if utf16 is not None:
+        text, encoding = utf16
+        if not text.strip():
+            return ("empty", f"{encoding} text with no non-whitespace characters")
+        return _checked_text(text, encoding, [], max_control_ratio)
     if b"\x00" in data[:8192]:
         return ("binary", "NUL bytes in the first 8 KiB")
     warnings: list[str] = []
@@ -122,8 +128,29 @@ def decode_bytes(
             break
         if text is None:
             return ("undecodable", f"{first_error}; fallbacks {fallback_encodings} failed")
+    return _checked_text(text, encoding, warnings, max_control_ratio)
+
+
+def _checked_text(text: str, encoding: str, warnings: list[str], max_control_ratio: float) -> Decoded | tuple[str, str]:
     controls = len(_CONTROL.findall(text))
     if controls / max(len(text), 1) > max_control_ratio:
         return ("binary", f"{controls} control characters in {len(text)} characters")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return Decoded(text=text, encoding=encoding, warnings=warnings)
+
+
+def _decode_utf16(data: bytes) -> tuple[str, str] | None:
+    """(text, encoding) for UTF-16 with a BOM, or without one when every NUL byte sits on
+    one side of the byte pairs (ASCII in UTF-16); None otherwise or when it does not decode."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        encoding = "utf-16"  # the BOM gives the byte order and is dropped
+    else:
+        sample = data[:8192]
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        if len(data) % 2 or not (even or odd) or (even and odd):
+            return None
+        encoding = "utf-16-be" if even else "utf-16-le"
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError:
+        return None

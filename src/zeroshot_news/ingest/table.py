@@ -15,18 +15,36 @@ from pathlib import Path
 from typing import Any
 
 from ..config import ColumnMapping, CorpusConfig, SourceConfig
-from .files import list_files
+from .files import escape_reason, list_files
 from .records import Article, Reject, decode_bytes, sha256
 
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 
 
-def _rows(text: str, suffix: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line number, row mapping) or (line number, error message)."""
+RowError = tuple[str, str]  # (quarantine reason, detail)
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    reader = csv.DictReader(io.StringIO(text))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # e.g. a field over csv.field_size_limit(); the reader goes on after it
+            reason = "field_too_large" if "field limit" in str(exc) else "invalid_row"
+            yield reader.reader.line_num, (reason, f"CSV: {exc}")  # DictReader's own count lags on errors
+            continue
+        if None in row:  # DictReader keeps values beyond the header under the key None
+            yield reader.line_num, ("extra_fields", f"{len(row[None])} more fields than the header")
+            continue
+        yield reader.line_num, row
+
+
+def _rows(text: str, suffix: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """(line number, row mapping) or (line number, (reason, detail))."""
     if suffix == ".csv":
-        reader = csv.DictReader(io.StringIO(text))
-        for row in reader:
-            yield reader.line_num, row
+        yield from _csv_rows(text)
         return
     for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
@@ -34,9 +52,12 @@ def _rows(text: str, suffix: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield lineno, f"invalid JSON: {exc.msg}"
+            yield lineno, ("invalid_row", f"invalid JSON: {exc.msg}")
             continue
-        yield lineno, obj if isinstance(obj, dict) else f"expected an object, got {type(obj).__name__}"
+        except RecursionError:
+            yield lineno, ("invalid_row", "invalid JSON: nested too deeply")
+            continue
+        yield lineno, obj if isinstance(obj, dict) else ("invalid_row", f"expected an object, got {type(obj).__name__}")
 
 
 def _field(row: dict[str, Any], column: str | None) -> str:
@@ -46,10 +67,22 @@ def _field(row: dict[str, Any], column: str | None) -> str:
     return "" if value is None else str(value).strip()
 
 
+def _structured_column(row: dict[str, Any], cols: ColumnMapping) -> str | None:
+    """The first mapped column holding a list or an object: stringifying it would invent text or ids."""
+    for column in (cols.id, cols.title, cols.body, cols.text, cols.date, cols.source):
+        if column is not None and isinstance(row.get(column), dict | list):
+            return column
+    return None
+
+
 def parse_row(
     row: dict[str, Any], cols: ColumnMapping, where: str, raw_sha: str, source: str,
     fallback_id: str, max_bytes: int,
 ) -> Article | Reject:
+    structured = _structured_column(row, cols)
+    if structured:
+        kind = type(row[structured]).__name__
+        return Reject(source, where, "bad_field_type", f"column {structured!r} is a {kind}, expected text")
     text = _field(row, cols.text)
     title = _field(row, cols.title)
     body = _field(row, cols.body)
@@ -86,15 +119,23 @@ def iter_table(source: SourceConfig, corpus: CorpusConfig) -> Iterator[Article |
         if path.suffix.lower() not in TABLE_SUFFIXES:
             yield Reject(source.name, display, "unsupported_table", f"suffix {path.suffix!r}")
             continue
-        data = path.read_bytes()
+        escaped = escape_reason(path, root)
+        if escaped:
+            yield Reject(source.name, display, *escaped)
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            yield Reject(source.name, display, "unreadable", str(exc))
+            continue
         decoded = decode_bytes(data, corpus.fallback_encodings, corpus.max_control_char_ratio)
         if isinstance(decoded, tuple):
             yield Reject(source.name, display, decoded[0], decoded[1], len(data), sha256(data))
             continue
         for lineno, row in _rows(decoded.text, path.suffix.lower()):
             where = f"{display}:{lineno}"
-            if isinstance(row, str):
-                yield Reject(source.name, where, "invalid_row", row)
+            if isinstance(row, tuple):
+                yield Reject(source.name, where, *row)
                 continue
             row_sha = sha256(json.dumps(row, sort_keys=True, default=str).encode("utf-8"))
             result = parse_row(row, source.columns, where, row_sha, source.name,

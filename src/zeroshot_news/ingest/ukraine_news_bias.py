@@ -38,6 +38,8 @@ def parse_ukraine_news_bias(
     texts = [s[1] for s in sentences if s[1]]
     if len(texts) < 2:
         return Reject(source, path, "no_body", "fewer than two non-empty sentences")
+    if isinstance(data.get("id"), dict | list):
+        return Reject(source, path, "bad_field_type", f"'id' is a {type(data['id']).__name__}, expected text")
     article_id = str(data.get("id") or Path(path).stem)
     records = []
     for pos, text, sent in sentences:

@@ -61,7 +61,8 @@ def build_model(base: str):
     resolved = resolve_model(base, key="nli_training.base_model")
     if resolved.local:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    tokenizer = AutoTokenizer.from_pretrained(resolved.path, local_files_only=resolved.local)
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path, local_files_only=resolved.local,
+                                              trust_remote_code=False)
     model = AutoModelForSequenceClassification.from_pretrained(
         resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False,
         num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=dict(LABEL2ID),
