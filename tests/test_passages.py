@@ -68,3 +68,10 @@ def test_aggregate():
         aggregate(np.zeros((0, 2)), "max")
     with pytest.raises(ValueError):
         aggregate(scores, "median")
+
+
+def test_text_the_segmenter_drops_is_kept():
+    # pysbd returns only "?." for "?.??"; the rest must still be in a passage.
+    text = "?.??"
+    passages = split_passages(text, 10, count_words, cut_words, overlap=1)
+    assert _covered(text, passages)

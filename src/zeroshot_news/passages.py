@@ -75,8 +75,9 @@ def sentence_spans(text: str, segment: Segmenter | None = None) -> list[tuple[in
     spans: list[tuple[int, int]] = []
     if not paragraphs:
         return spans
-    for para_offset, para_spans in zip(offsets, (segment or segment_paragraphs)(paragraphs), strict=True):
-        for start, end in para_spans:
+    segmented = (segment or segment_paragraphs)(paragraphs)
+    for para, para_offset, para_spans in zip(paragraphs, offsets, segmented, strict=True):
+        for start, end in _fill_gaps(para, para_spans):
             s, e = para_offset + start, para_offset + end
             while s < e and text[s].isspace():
                 s += 1
@@ -85,6 +86,21 @@ def sentence_spans(text: str, segment: Segmenter | None = None) -> list[tuple[in
             if e > s:
                 spans.append((s, e))
     return spans
+
+
+def _fill_gaps(para: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` plus any uncovered stretch with text in it as a span of its own: the
+    segmenter can drop text (pysbd loses the trailing ``??`` of ``?.??``), and no text
+    may be lost."""
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        if start > pos and para[pos:start].strip():
+            out.append((pos, start))
+        out.append((start, end))
+        pos = max(pos, end)
+    if para[pos:].strip():
+        out.append((pos, len(para)))
+    return out
 
 
 def split_passages(
