@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compose": ("zeroshot_news.cli:compose", "print or write the composition of conf/ (params.yaml)"),
     "ingest": ("zeroshot_news.ingest:main", "stage: raw sources -> articles, sentences, quarantine"),
     "clean": ("zeroshot_news.clean:main", "stage: repair, strip boilerplate, drop duplicates and short articles"),
+    "self_train": ("zeroshot_news.self_train:main", "stage: fit the label-free topic head on the corpus's passages"),
     "topic": ("zeroshot_news.topic:main", "stage: zero-shot topics of every article"),
     "stance": ("zeroshot_news.stance:main", "stage: zero-shot stance toward every target"),
     "evaluate": ("zeroshot_news.evaluate:main", "stage: predictions against the dev gold and the crowd gold"),

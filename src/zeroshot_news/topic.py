@@ -20,11 +20,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from .config import Config, PassageConfig, TaxonomyConfig, TopicConfig, add_config_args, config_from_args, for_workers
+from .config import (
+    Config,
+    ConfigError,
+    PassageConfig,
+    TaxonomyConfig,
+    TopicConfig,
+    add_config_args,
+    config_from_args,
+    for_workers,
+)
 from .engine import run_chunked
 from .io import write_json
-from .scorers import PairScorer, build_scorer, resolve_model
+from .scorers import PairScorer, build_encoder, build_scorer, resolve_model
 from .scoring import SCORE_DECIMALS, aggregate, combine_hypotheses, score_passages, split_articles
+from .topic_head import TopicHead, read_head
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +90,22 @@ class TopicResult:
     report: dict[str, Any]
 
 
+def check_head(head: TopicHead, labels: list[str], encoder_fingerprint: str, where: str = "topic head") -> None:
+    """A head applies only to the labels and the encoder it was fitted on."""
+    if list(head.labels) != labels:
+        raise ConfigError(f"{where}: fitted for labels {list(head.labels)}, the taxonomy has {labels}; "
+                          "re-run the self_train stage")
+    if head.encoder != encoder_fingerprint:
+        raise ConfigError(f"{where}: fitted on another encoder ({head.encoder}, model is {encoder_fingerprint}); "
+                          "re-run the self_train stage")
+
+
 def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: TaxonomyConfig,
-                    topic: TopicConfig, passages_cfg: PassageConfig, progress: bool = True) -> TopicResult:
+                    topic: TopicConfig, passages_cfg: PassageConfig, progress: bool = True,
+                    head: TopicHead | None = None) -> TopicResult:
+    """Topic scores of every article: zero-shot pair scores, or, with a ``head``, the
+    self-trained head's probability on each passage's embedding (``scorer`` is then the
+    embedding backend itself)."""
     pairs = taxonomy.hypotheses()
     label_of = [lab for lab, _ in pairs]
     hypotheses = [h for _, h in pairs]
@@ -89,8 +113,12 @@ def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: Taxono
     thresholds = {lab.name: lab.threshold for lab in taxonomy.labels}
     passages = split_articles(articles, scorer, hypotheses, passages_cfg.overlap_sentences, progress,
                               mode=passages_cfg.mode)
-    scores = combine_hypotheses(score_passages(scorer, list(passages["text"]), hypotheses, passages_cfg.mode),
-                                label_of, labels, topic.hypothesis_combine)
+    if head is not None:
+        texts = list(passages["text"])
+        scores = head.predict_proba(scorer.embed(texts)) if texts else np.zeros((0, len(labels)))
+    else:
+        scores = combine_hypotheses(score_passages(scorer, list(passages["text"]), hypotheses, passages_cfg.mode),
+                                    label_of, labels, topic.hypothesis_combine)
     scores = np.round(scores, SCORE_DECIMALS)
     rows = []
     bounds = passages.groupby("doc_id", sort=False).indices
@@ -117,13 +145,18 @@ def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: Taxono
 class TopicWorker:
     """Builds the scorer once (per process or Ray actor) and classifies chunks of articles."""
 
-    def __init__(self, cfg: Config, progress: bool = False):
-        self.cfg = cfg
-        self.scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
+    def __init__(self, cfg: Config, head: TopicHead | None = None, progress: bool = False):
+        self.cfg, self.head = cfg, head
+        if head is None:
+            self.scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
+        else:
+            self.scorer = build_encoder(cfg.model, progress=progress)
+            check_head(head, [lab.name for lab in cfg.taxonomy.labels], self.scorer.fingerprint)
 
     def __call__(self, chunk: pd.DataFrame) -> dict[str, pd.DataFrame]:
         cfg = self.cfg
-        result = classify_topics(chunk, self.scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False)
+        result = classify_topics(chunk, self.scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False,
+                                 head=self.head)
         return {"topics": result.topics, "passages": result.passages}
 
 
@@ -133,18 +166,21 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--topics", required=True, help="output: one row per article x label (parquet)")
     ap.add_argument("--passages", required=True, help="output: the passages that were scored (parquet)")
     ap.add_argument("--report", required=True, help="output: stage metrics (JSON)")
+    ap.add_argument("--head", required=True, help="input: the self_train stage's topic head (JSON)")
     add_config_args(ap)
     args = ap.parse_intermixed_args(argv)
     cfg = for_workers(config_from_args(args))
     resolve_model(cfg.model.name_or_path)  # a bad model path fails now, not inside a worker
+    head = read_head(args.head) if cfg.self_train.rounds else None
     report = TopicReport([lab.name for lab in cfg.taxonomy.labels], len(cfg.taxonomy.hypotheses()))
     start = time.perf_counter()
-    n = run_chunked(args.articles, ["doc_id", "title", "body"], partial(TopicWorker, cfg),
+    n = run_chunked(args.articles, ["doc_id", "title", "body"], partial(TopicWorker, cfg, head),
                     {"topics": (Path(args.topics), TOPIC_SCHEMA), "passages": (Path(args.passages), PASSAGE_SCHEMA)},
                     cfg.engine, on_chunk=report.update)
     elapsed = time.perf_counter() - start
     summary = report.to_dict()
     write_json(summary, args.report)
-    log.info("topic [%s, engine %s]: %d articles, %d passages in %.1fs (%.2f articles/s, model loading included); "
-             "predicted share %s", cfg.model.backend, cfg.engine.name, n, summary["passages"], elapsed,
+    log.info("topic [%s%s, engine %s]: %d articles, %d passages in %.1fs (%.2f articles/s, model loading included); "
+             "predicted share %s", cfg.model.backend, " + self-trained head" if head else "",
+             cfg.engine.name, n, summary["passages"], elapsed,
              n / max(elapsed, 1e-9), summary["predicted_share"])

@@ -143,6 +143,9 @@ class TaxonomyConfig:
     name: str
     hypothesis_template: str
     labels: list[TopicLabel]
+    # What gets no topic (GUIDELINES.md §1): self-training ranks passages by their
+    # similarity to a label's descriptions *minus* their similarity to these.
+    background: list[str] | None = None
 
     def validate(self, key: str) -> None:
         _check_template(self.hypothesis_template, f"{key}.hypothesis_template")
@@ -292,6 +295,29 @@ class TopicConfig:
     def validate(self, key: str) -> None:
         if self.top_k < 1:
             raise ConfigError(f"{key}.top_k: must be >= 1")
+
+
+@dataclass(frozen=True)
+class SelfTrainConfig:
+    """The label-free topic head (``self_train`` stage): pseudo-labels from the zero-shot
+    contrast, one logistic regression per label on frozen passage embeddings."""
+
+    rounds: int  # 0 = no head: the topic stage scores zero-shot
+    positive_fraction: float  # top share of the pool's passages taken as positives, per label
+    negative_fraction: float  # bottom share taken as negatives
+    C: float  # inverse L2 regularisation of the logistic regression
+    max_iter: int
+    seed: int
+
+    def validate(self, key: str) -> None:
+        if not 0 <= self.rounds <= 5:
+            raise ConfigError(f"{key}.rounds: must be in [0, 5]")
+        if not 0 < self.positive_fraction < 1 or not 0 < self.negative_fraction < 1:
+            raise ConfigError(f"{key}: positive_fraction and negative_fraction must be in (0, 1)")
+        if self.positive_fraction + self.negative_fraction > 1:
+            raise ConfigError(f"{key}: positive_fraction + negative_fraction must be <= 1")
+        if self.C <= 0 or self.max_iter < 1:
+            raise ConfigError(f"{key}: C must be > 0 and max_iter >= 1")
 
 
 @dataclass(frozen=True)
@@ -452,6 +478,7 @@ class Config:
     model: ModelConfig
     passages: PassageConfig
     topic: TopicConfig
+    self_train: SelfTrainConfig
     evaluation: EvaluationConfig
     nli_training: NLITrainingConfig
     cache: CacheConfig
@@ -463,6 +490,9 @@ class Config:
         unknown = sorted(set(self.stance.restrict_to_topics) - labels)
         if unknown:
             raise ConfigError(f"stance.restrict_to_topics: {unknown} are not labels of taxonomy {self.taxonomy.name!r}")
+        if self.self_train.rounds and self.model.backend != "embedding":
+            raise ConfigError("self_train.rounds: the topic head is fitted on the embedding backend's vectors; "
+                              f"with model.backend={self.model.backend!r} set self_train.rounds=0 (zero-shot)")
 
     def stance_model(self) -> ModelConfig:
         return self.stance.model if self.stance.model is not None else self.model

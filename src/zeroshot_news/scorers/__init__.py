@@ -25,4 +25,14 @@ def build_scorer(cfg: ModelConfig, progress: bool = True, cache: CacheConfig | N
     return maybe_cached(scorer, cache)
 
 
-__all__ = ["PairScorer", "build_scorer", "resolve_model"]
+def build_encoder(cfg: ModelConfig, progress: bool = True):
+    """The embedding backend itself (passage vectors for the self-trained topic head)."""
+    from ..config import ConfigError
+    from .embedding import EmbeddingScorer
+
+    if cfg.backend != "embedding":
+        raise ConfigError(f"model.backend: the topic head needs the embedding backend, got {cfg.backend!r}")
+    return EmbeddingScorer(cfg, progress=progress)
+
+
+__all__ = ["PairScorer", "build_encoder", "build_scorer", "resolve_model"]

@@ -1,0 +1,78 @@
+"""Self-train stage: fit the label-free topic head on the corpus's own passages.
+
+The pool is the cleaned corpus (``data/processed/articles.parquet``), split into the same
+passages the topic stage reads. Every passage is embedded once; the zero-shot contrast
+(:func:`~.topic_head.contrast`) picks pseudo-labels and :func:`~.topic_head.fit_head`
+fits one logistic regression per label. With ``self_train.rounds: 0`` the stage writes a
+zero-shot marker instead, and the topic stage scores zero-shot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import Config, add_config_args, config_from_args
+from .io import atomic_path, read_parquet, write_json
+from .scorers import build_encoder
+from .scoring import split_articles
+from .topic_head import TopicHead, contrast, dump_head, fit_head, zero_shot_marker
+
+log = logging.getLogger(__name__)
+
+
+def label_embeddings(encoder, cfg: Config) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each label's description embeddings (as hypotheses), and the background's."""
+    tax = cfg.taxonomy
+    labels = [encoder.embed([tax.hypothesis_template.format(d) for d in lab.descriptions]).astype(np.float64)
+              for lab in tax.labels]
+    background = [tax.hypothesis_template.format(d) for d in tax.background or []]
+    dim = labels[0].shape[1]
+    return labels, (encoder.embed(background).astype(np.float64) if background else np.zeros((0, dim)))
+
+
+def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = True) -> TopicHead:
+    """Pool articles -> passages -> embeddings -> pseudo-labels -> head."""
+    hypotheses = [h for _, h in cfg.taxonomy.hypotheses()]
+    passages = split_articles(articles, encoder, hypotheses, cfg.passages.overlap_sentences, progress,
+                              desc="split (self_train)", mode=cfg.passages.mode)
+    texts = list(passages["text"])
+    emb = encoder.embed(texts).astype(np.float64) if texts else np.zeros((0, 1))
+    labels, background = label_embeddings(encoder, cfg)
+    signal = contrast(emb, labels, background)
+    st = cfg.self_train
+    head = fit_head(emb, signal, [lab.name for lab in cfg.taxonomy.labels], encoder.fingerprint,
+                    rounds=st.rounds, positive_fraction=st.positive_fraction,
+                    negative_fraction=st.negative_fraction, C=st.C, seed=st.seed, max_iter=st.max_iter)
+    head.info["pool_articles"] = len(articles)
+    return head
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m zeroshot_news self_train", description=__doc__)
+    ap.add_argument("--articles", required=True, help="input: the unlabeled pool, cleaned articles (parquet)")
+    ap.add_argument("--head", required=True, help="output: the topic head (JSON)")
+    ap.add_argument("--report", required=True, help="output: stage metrics (JSON)")
+    add_config_args(ap)
+    args = ap.parse_intermixed_args(argv)
+    cfg = config_from_args(args)
+    start = time.perf_counter()
+    report: dict[str, Any] = {"rounds": cfg.self_train.rounds}
+    if cfg.self_train.rounds == 0:
+        data = zero_shot_marker({"reason": "self_train.rounds is 0"})
+    else:
+        articles = read_parquet(args.articles)[["doc_id", "title", "body"]]
+        head = train_head(articles, build_encoder(cfg.model), cfg)
+        data = head.to_dict()
+        report.update(head.info)
+    with atomic_path(Path(args.head)) as tmp:
+        tmp.write_text(dump_head(data), encoding="utf-8")
+    report["seconds"] = round(time.perf_counter() - start, 1)
+    write_json({k: v for k, v in report.items() if k != "seconds"}, args.report)
+    log.info("self_train: %s in %.1fs", {k: v for k, v in report.items() if k != "seconds"}, report["seconds"])
