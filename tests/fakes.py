@@ -90,3 +90,31 @@ def section(cls: type, name: str, overrides: tuple[str, ...] = (), **fields: Any
 def model_config(backend: str, path: Any, **fields: Any) -> ModelConfig:
     """``conf/model/<backend>.yaml`` pointing at ``path``, with ``fields`` replaced."""
     return section(ModelConfig, "model", (f"model={backend}",), name_or_path=str(path), **fields)
+
+
+class BagOfWordsEncoder(KeywordScorer):
+    """A tiny deterministic bi-encoder: L2-normalised hashed bag of words (for the topic head).
+
+    Counts how many texts it encodes, so tests can assert what was (not) re-encoded."""
+
+    fingerprint = "bag-of-words"
+    bi_encoder = True
+
+    def __init__(self, dim: int = 256, budget: int = 30):
+        super().__init__({}, budget)
+        self.dim = dim
+        self.encoded = 0
+
+    def _index(self, word: str) -> int:
+        import hashlib
+
+        return int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "little") % self.dim
+
+    def embed(self, texts):
+        self.encoded += len(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"[a-z]+", text.lower()):
+                out[i, self._index(word)] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.clip(norms, 1e-9, None)

@@ -23,9 +23,11 @@ from .clean import clean
 from .config import ColumnMapping, Config, ConfigError, SourceConfig, add_config_args, config_from_args
 from .ingest import ingest
 from .io import write_jsonl
-from .scorers import build_scorer
+from .scorers import build_encoder, build_scorer
+from .scorers.cache import maybe_cached
 from .stance import classify_stance
-from .topic import classify_topics
+from .topic import check_head, classify_topics
+from .topic_head import PIPELINE_HEAD, TopicHead, read_head
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +70,8 @@ def build_records(articles: pd.DataFrame, topics: pd.DataFrame, stance: pd.DataF
     return records
 
 
-def run_classify(cfg: Config, source: SourceConfig, progress: bool = True) -> dict[str, Any]:
+def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
+                 head: TopicHead | None = None) -> dict[str, Any]:
     """Classify one input; returns records plus the quarantine/removal tables and timings."""
     corpus = replace(cfg.corpus, name="input", sources=[source])
     ingested = ingest(corpus, progress=False)
@@ -80,10 +83,16 @@ def run_classify(cfg: Config, source: SourceConfig, progress: bool = True) -> di
     if articles.empty:
         return result
     start = time.perf_counter()
-    topic_scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
-    topics = classify_topics(articles, topic_scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress).topics
-    stance_scorer = (topic_scorer if cfg.stance.model is None
-                     else build_scorer(cfg.stance.model, progress, cache=cfg.cache))
+    if head is None:
+        topic_scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
+        shared = topic_scorer
+    else:  # the head reads the encoder's vectors; stance scores pairs with the same (cached) model
+        topic_scorer = build_encoder(cfg.model, progress=progress)
+        check_head(head, [lab.name for lab in cfg.taxonomy.labels], topic_scorer.fingerprint)
+        shared = maybe_cached(topic_scorer, cfg.cache)
+    topics = classify_topics(articles, topic_scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress,
+                             head=head).topics
+    stance_scorer = shared if cfg.stance.model is None else build_scorer(cfg.stance.model, progress, cache=cfg.cache)
     stance_articles = articles
     if cfg.stance.restrict_to_topics:
         keep = topics.loc[topics["predicted"] & topics["label"].isin(cfg.stance.restrict_to_topics), "doc_id"]
@@ -103,13 +112,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("input", type=Path, help="folder of native-format .txt files, or a .csv / .jsonl file")
     ap.add_argument("--output", "-o", type=Path, required=True, help="JSON Lines output file")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ap.add_argument("--head", type=Path, default=PIPELINE_HEAD,
+                    help="the self-trained topic head (default: the pipeline's, %(default)s); "
+                         "ignored with self_train.rounds=0 or a non-embedding model")
     add_config_args(ap)
     args = ap.parse_intermixed_args(argv)
     # Config first: a bad config fails here, before any model or data is loaded.
     cfg = config_from_args(args, compose_by_default=True)
     source = input_source(args.input)
 
-    result = run_classify(cfg, source, progress=not args.no_progress)
+    head = read_head(args.head) if cfg.uses_topic_head else None
+    result = run_classify(cfg, source, progress=not args.no_progress, head=head)
     records = result["records"]
     for row in result["quarantine"].itertuples():
         log.warning("quarantined %s: %s (%s)", row.path, row.reason, row.detail)

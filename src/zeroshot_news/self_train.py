@@ -64,8 +64,10 @@ def main(argv: list[str] | None = None) -> None:
     cfg = config_from_args(args)
     start = time.perf_counter()
     report: dict[str, Any] = {"rounds": cfg.self_train.rounds}
-    if cfg.self_train.rounds == 0:
-        data = zero_shot_marker({"reason": "self_train.rounds is 0"})
+    if not cfg.uses_topic_head:
+        why = "self_train.rounds is 0" if cfg.self_train.rounds == 0 else f"model.backend is {cfg.model.backend}"
+        data = zero_shot_marker({"reason": why})
+        report["rounds"] = 0
     else:
         articles = read_parquet(args.articles)[["doc_id", "title", "body"]]
         head = train_head(articles, build_encoder(cfg.model), cfg)

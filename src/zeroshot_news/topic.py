@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_intermixed_args(argv)
     cfg = for_workers(config_from_args(args))
     resolve_model(cfg.model.name_or_path)  # a bad model path fails now, not inside a worker
-    head = read_head(args.head) if cfg.self_train.rounds else None
+    head = read_head(args.head) if cfg.uses_topic_head else None
     report = TopicReport([lab.name for lab in cfg.taxonomy.labels], len(cfg.taxonomy.hypotheses()))
     start = time.perf_counter()
     n = run_chunked(args.articles, ["doc_id", "title", "body"], partial(TopicWorker, cfg, head),

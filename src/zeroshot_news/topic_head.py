@@ -25,7 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from .config import ConfigError
+
 HEAD_FORMAT = 1
+# Where the pipeline's self_train stage writes its head (dvc.yaml; a test keeps them equal):
+# `classify` uses it by default.
+PIPELINE_HEAD = Path("models/topic_head.json")
 COEF_DECIMALS = 7  # rounding keeps the head file byte-stable across BLAS thread schedules
 
 
@@ -79,12 +84,18 @@ def read_head(path: Path | str) -> TopicHead | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise FileNotFoundError(f"topic head {path} does not exist: run `dvc repro self_train`") from exc
+        raise ConfigError(f"topic head {path} does not exist: run `dvc repro self_train` (or zero-shot: "
+                          "self_train.rounds=0)") from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"topic head {path}: unreadable ({exc})") from exc
     if isinstance(data, dict) and data.get("kind") == "zero_shot":
         return None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a topic head")
-    return TopicHead.from_dict(data, str(path))
+    try:
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: not a topic head")
+        return TopicHead.from_dict(data, str(path))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"topic head {path}: {exc}") from exc
 
 
 def contrast(passages: np.ndarray, label_descriptions: Sequence[np.ndarray], background: np.ndarray) -> np.ndarray:

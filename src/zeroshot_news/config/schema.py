@@ -490,9 +490,12 @@ class Config:
         unknown = sorted(set(self.stance.restrict_to_topics) - labels)
         if unknown:
             raise ConfigError(f"stance.restrict_to_topics: {unknown} are not labels of taxonomy {self.taxonomy.name!r}")
-        if self.self_train.rounds and self.model.backend != "embedding":
-            raise ConfigError("self_train.rounds: the topic head is fitted on the embedding backend's vectors; "
-                              f"with model.backend={self.model.backend!r} set self_train.rounds=0 (zero-shot)")
+
+    @property
+    def uses_topic_head(self) -> bool:
+        """The self-trained head is fitted on the embedding backend's vectors: with another
+        backend (model=nli) topics stay zero-shot whatever ``self_train.rounds`` says."""
+        return self.self_train.rounds > 0 and self.model.backend == "embedding"
 
     def stance_model(self) -> ModelConfig:
         return self.stance.model if self.stance.model is not None else self.model
