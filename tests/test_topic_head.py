@@ -62,8 +62,8 @@ def test_self_training_beats_the_zero_shot_signal_without_labels():
                                 head=head).topics
     labels, background = [encoder.embed(["This text is about troops."]).astype(float)], \
         encoder.embed(["This text is about football.", "This text is about market."]).astype(float)
-    zero_shot = contrast(encoder.embed([f"{t}\n\n{b}" for t, b in zip(articles.title, articles.body)]).astype(float),
-                         labels, background)[:, 0]
+    texts = [f"{t}\n\n{b}" for t, b in zip(articles.title, articles.body, strict=True)]
+    zero_shot = contrast(encoder.embed(texts).astype(float), labels, background)[:, 0]
     ap_zero, ap_head = average_precision_score(y, zero_shot), average_precision_score(y, with_head["score"])
     print(f"AP zero-shot {ap_zero:.3f}, self-trained head {ap_head:.3f}")
     assert ap_head > ap_zero + 0.1, (ap_zero, ap_head)
