@@ -23,8 +23,9 @@ def _run(args: list[str]) -> int:
 
 @pytest.fixture
 def tiny_overrides(tiny_encoder, tmp_path) -> list[str]:
+    # The pipeline's topic head belongs to the default encoder: a tiny model classifies zero-shot.
     return ["--config-dir", str(REPO / "conf"), "--no-progress", f"model.name_or_path={tiny_encoder}",
-            "model.max_length=128", f"cache.path={tmp_path / 'cache.sqlite'}"]
+            "model.max_length=128", f"cache.path={tmp_path / 'cache.sqlite'}", "self_train.rounds=0"]
 
 
 def _read(path):
@@ -104,3 +105,18 @@ def test_module_help_runs():
     out = subprocess.run([sys.executable, "-m", "zeroshot_news", "classify", "--help"], capture_output=True,
                          text=True, check=True).stdout
     assert "--output" in out
+
+
+def test_a_head_for_another_encoder_is_refused(seed_folder, tmp_path, tiny_overrides, capsys):
+    code = _run(["classify", str(seed_folder), "-o", str(tmp_path / "o.jsonl"), *tiny_overrides[:-1]])
+    assert code == 2
+    assert "fitted on another encoder" in capsys.readouterr().err
+
+
+def test_default_classify_uses_the_pipelines_head_and_keeps_the_seeds_topics(seed_folder, tmp_path):
+    """The committed head with the default encoder, from outside the project folder."""
+    out = tmp_path / "o.jsonl"
+    assert _run(["classify", str(seed_folder), "-o", str(out), "--config-dir", str(REPO / "conf"),
+                 "--no-progress", f"cache.path={tmp_path / 'cache.sqlite'}"]) == 0
+    (record,) = _read(out)
+    assert sorted(record["topic_labels"]) == ["diplomacy", "military", "regional_security"]

@@ -129,3 +129,27 @@ def test_pipeline_head_path_is_the_self_train_stage_output():
     assert f"--head {PIPELINE_HEAD.as_posix()}" in stages["self_train"]["cmd"]
     assert f"--head {PIPELINE_HEAD.as_posix()}" in stages["topic"]["cmd"]
     assert {PIPELINE_HEAD.as_posix(): {"cache": False}} in stages["self_train"]["outs"]
+
+
+def test_a_new_label_never_re_encodes_a_passage(tmp_path):
+    from zeroshot_news.scorers.cache import CachedScorer, ScoreCache
+
+    articles, _ = synthetic_corpus(60)
+    inner = BagOfWordsEncoder()
+    with ScoreCache(tmp_path / "cache.sqlite") as cache:
+        encoder = CachedScorer(inner, cache)
+        cfg = synthetic_config()
+        head = train_head(articles, encoder, cfg, progress=False)
+        classify_topics(articles, encoder, cfg.taxonomy, cfg.topic, cfg.passages, progress=False, head=head)
+        first = inner.encoded
+        assert first > len(articles)  # passages + descriptions were encoded once
+        wider = default_config(
+            "taxonomy.labels=[{name: military, threshold: 0.5, descriptions: [troops]},"
+            " {name: sport, threshold: 0.5, descriptions: [football league]}]",
+            "taxonomy.background=[football, market, film]", "stance.restrict_to_topics=[]")
+        head2 = train_head(articles, encoder, wider, progress=False)
+        classify_topics(articles, encoder, wider.taxonomy, wider.topic, wider.passages, progress=False, head=head2)
+        assert inner.encoded - first == 1  # only the new label's one description
+    with ScoreCache(tmp_path / "cache.sqlite") as cache:  # and across processes
+        train_head(articles, CachedScorer(inner, cache), wider, progress=False)
+        assert inner.encoded - first == 1

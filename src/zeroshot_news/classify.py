@@ -23,8 +23,7 @@ from .clean import clean
 from .config import ColumnMapping, Config, ConfigError, SourceConfig, add_config_args, config_from_args
 from .ingest import ingest
 from .io import write_jsonl
-from .scorers import build_encoder, build_scorer
-from .scorers.cache import maybe_cached
+from .scorers import build_encoder, build_scorer, resolve_model
 from .stance import classify_stance
 from .topic import check_head, classify_topics
 from .topic_head import PIPELINE_HEAD, TopicHead, read_head
@@ -87,9 +86,9 @@ def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
         topic_scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
         shared = topic_scorer
     else:  # the head reads the encoder's vectors; stance scores pairs with the same (cached) model
-        topic_scorer = build_encoder(cfg.model, progress=progress)
+        topic_scorer = build_encoder(cfg.model, progress=progress, cache=cfg.cache)
         check_head(head, [lab.name for lab in cfg.taxonomy.labels], topic_scorer.fingerprint)
-        shared = maybe_cached(topic_scorer, cfg.cache)
+        shared = topic_scorer
     topics = classify_topics(articles, topic_scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress,
                              head=head).topics
     stance_scorer = shared if cfg.stance.model is None else build_scorer(cfg.stance.model, progress, cache=cfg.cache)
@@ -103,6 +102,11 @@ def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
     return result
 
 
+def project_root(args: argparse.Namespace) -> Path:
+    """The project whose configuration is used: the folder of --params, or above --config-dir."""
+    return Path(args.params).parent if args.params else Path(args.config_dir).parent
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m zeroshot_news classify",
@@ -112,16 +116,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("input", type=Path, help="folder of native-format .txt files, or a .csv / .jsonl file")
     ap.add_argument("--output", "-o", type=Path, required=True, help="JSON Lines output file")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
-    ap.add_argument("--head", type=Path, default=PIPELINE_HEAD,
-                    help="the self-trained topic head (default: the pipeline's, %(default)s); "
-                         "ignored with self_train.rounds=0 or a non-embedding model")
+    ap.add_argument("--head", type=Path,
+                    help=f"the self-trained topic head (default: the pipeline's, {PIPELINE_HEAD} in the project "
+                         "that holds --params or --config-dir); ignored with self_train.rounds=0 or a "
+                         "non-embedding model")
     add_config_args(ap)
     args = ap.parse_intermixed_args(argv)
     # Config first: a bad config fails here, before any model or data is loaded.
     cfg = config_from_args(args, compose_by_default=True)
     source = input_source(args.input)
 
-    head = read_head(args.head) if cfg.uses_topic_head else None
+    resolve_model(cfg.model.name_or_path)  # a bad or unsafe model fails before anything else is read
+    head = read_head(args.head or project_root(args) / PIPELINE_HEAD) if cfg.uses_topic_head else None
     result = run_classify(cfg, source, progress=not args.no_progress, head=head)
     records = result["records"]
     for row in result["quarantine"].itertuples():

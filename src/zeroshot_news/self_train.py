@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         report["rounds"] = 0
     else:
         articles = read_parquet(args.articles)[["doc_id", "title", "body"]]
-        head = train_head(articles, build_encoder(cfg.model), cfg)
+        head = train_head(articles, build_encoder(cfg.model, cache=cfg.cache), cfg)
         data = head.to_dict()
         report.update(head.info)
     with atomic_path(Path(args.head)) as tmp:

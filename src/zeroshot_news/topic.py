@@ -150,7 +150,7 @@ class TopicWorker:
         if head is None:
             self.scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
         else:
-            self.scorer = build_encoder(cfg.model, progress=progress)
+            self.scorer = build_encoder(cfg.model, progress=progress, cache=cfg.cache)
             check_head(head, [lab.name for lab in cfg.taxonomy.labels], self.scorer.fingerprint)
 
     def __call__(self, chunk: pd.DataFrame) -> dict[str, pd.DataFrame]:

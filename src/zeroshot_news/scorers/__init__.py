@@ -25,14 +25,16 @@ def build_scorer(cfg: ModelConfig, progress: bool = True, cache: CacheConfig | N
     return maybe_cached(scorer, cache)
 
 
-def build_encoder(cfg: ModelConfig, progress: bool = True):
-    """The embedding backend itself (passage vectors for the self-trained topic head)."""
+def build_encoder(cfg: ModelConfig, progress: bool = True, cache: CacheConfig | None = None):
+    """The embedding backend (passage vectors for the self-trained topic head): a PairScorer
+    with ``embed(texts)``, its vectors kept in the score cache when ``cache.enabled``."""
     from ..config import ConfigError
+    from .cache import maybe_cached
     from .embedding import EmbeddingScorer
 
     if cfg.backend != "embedding":
         raise ConfigError(f"model.backend: the topic head needs the embedding backend, got {cfg.backend!r}")
-    return EmbeddingScorer(cfg, progress=progress)
+    return maybe_cached(EmbeddingScorer(cfg, progress=progress), cache)
 
 
 __all__ = ["PairScorer", "build_encoder", "build_scorer", "resolve_model"]

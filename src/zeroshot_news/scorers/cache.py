@@ -105,6 +105,11 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
+# Passage embeddings of bi-encoders (float32 bytes), keyed by (encoder fingerprint, sha256(text)).
+EMBEDDINGS_TABLE = ("CREATE TABLE IF NOT EXISTS embeddings (fp TEXT NOT NULL, k BLOB NOT NULL, v BLOB NOT NULL,"
+                    " PRIMARY KEY (fp, k)) WITHOUT ROWID")
+
+
 class ScoreCache:
     """SQLite store of float64 scores keyed by (fingerprint, passage hash, hypothesis hash)."""
 
@@ -182,6 +187,7 @@ class ScoreCache:
             )
             # Sentence spans of a paragraph, keyed by sha256(segmenter id + paragraph).
             con.execute("CREATE TABLE IF NOT EXISTS sentences (k BLOB PRIMARY KEY, spans TEXT NOT NULL) WITHOUT ROWID")
+            con.execute(EMBEDDINGS_TABLE)
             version = con.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -215,6 +221,7 @@ class ScoreCache:
         self._con.execute("CREATE TABLE scores (fp TEXT NOT NULL, p BLOB NOT NULL, h BLOB NOT NULL, "
                           "v REAL NOT NULL, PRIMARY KEY (fp, p, h)) WITHOUT ROWID")
         self._con.execute("CREATE TABLE sentences (k BLOB PRIMARY KEY, spans TEXT NOT NULL) WITHOUT ROWID")
+        self._con.execute(EMBEDDINGS_TABLE)
 
     # -- lookups and inserts ------------------------------------------------------------
 
@@ -342,6 +349,35 @@ class ScoreCache:
         rows = [(k, json.dumps([list(span) for span in spans])) for k, spans in items.items()]
         self._insert_many("INSERT OR IGNORE INTO sentences (k, spans) VALUES (?, ?)", rows)
 
+    # -- passage embeddings (the topic head's input) -----------------------------------
+
+    def get_vectors(self, fingerprint: str, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        """Cached unit vectors by key; a damaged vector (non-finite, not unit length) is a miss."""
+        found: dict[bytes, np.ndarray] = {}
+        with self._lock:
+            unique = list(dict.fromkeys(keys))
+            for start in range(0, len(unique), _CHUNK):
+                chunk = unique[start:start + _CHUNK]
+                try:
+                    rows = self._con.execute(
+                        f"SELECT k, v FROM embeddings WHERE fp = ? AND k IN ({','.join('?' * len(chunk))})",
+                        [fingerprint, *chunk]).fetchall()
+                except sqlite3.OperationalError:  # a read-only cache from before this table existed
+                    return found
+                for k, blob in rows:
+                    vec = np.frombuffer(blob, dtype=np.float32)
+                    if vec.size and np.isfinite(vec).all() and abs(float(np.dot(vec, vec)) - 1.0) < 1e-3:
+                        found[k] = vec
+                    else:
+                        self._warn_once("bad_vector", "score cache %s: ignoring damaged cached embeddings",
+                                        self.path)
+        return found
+
+    def put_vectors(self, fingerprint: str, items: dict[bytes, np.ndarray]) -> None:
+        rows = [(fingerprint, k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()]
+        if rows:
+            self._insert_many("INSERT OR IGNORE INTO embeddings (fp, k, v) VALUES (?, ?, ?)", rows)
+
     # -- bookkeeping ---------------------------------------------------------------------
 
     def count(self, fingerprint: str | None = None) -> int:
@@ -412,6 +448,28 @@ class CachedScorer:
 
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "inner_calls": self.inner_calls}
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """A bi-encoder's unit vectors, each distinct text encoded once ever per encoder: a new
+        label, description, head or threshold never re-encodes a passage."""
+        if not self.bi_encoder:
+            raise TypeError(f"{type(self.scorer).__name__} is not a bi-encoder: it has no embeddings")
+        texts = list(texts)
+        unique, inverse = _unique(texts)
+        keys = [text_key(t) for t in unique]
+        known = self.cache.get_vectors(self.fingerprint, keys)
+        missing = [i for i, k in enumerate(keys) if k not in known]
+        for start in range(0, len(missing), self.chunk_passages):
+            part = missing[start:start + self.chunk_passages]
+            vectors = np.asarray(self.scorer.embed([unique[i] for i in part]), dtype=np.float32)
+            new = {keys[i]: v for i, v in zip(part, vectors, strict=True)}
+            self.cache.put_vectors(self.fingerprint, new)
+            known.update(new)
+        self.hits += len(unique) - len(missing)
+        self.misses += len(missing)
+        if not texts:
+            return np.zeros((0, 1), np.float32)
+        return np.stack([known[k] for k in keys])[inverse]
 
     def score(self, passages: Sequence[str], hypotheses: Sequence[str], truncate: bool = False) -> np.ndarray:
         # truncate needs no key of its own: it only changes pairs that would otherwise be
