@@ -151,3 +151,38 @@ def fit_head(embeddings: np.ndarray, signal: np.ndarray, labels: Sequence[str], 
     info = {"pool_passages": len(X), "rounds": rounds, "pseudo_labels": counts,
             "pool_predicted_share": pool_share}
     return TopicHead(tuple(labels), encoder, coef, intercept, info)
+
+
+def zscore(x: np.ndarray) -> np.ndarray:
+    """Standardise each column over the rows (a label's scores over the pool)."""
+    return (x - x.mean(axis=0)) / np.clip(x.std(axis=0), 1e-12, None)
+
+
+def self_train_single_label(embeddings: np.ndarray, signal: np.ndarray, *, rounds: int, top_fraction: float,
+                            C: float, seed: int, max_iter: int = 2000):
+    """Single-label self-training (Gera et al. 2022): per predicted class, the items with the
+    largest margin (best minus second-best z-scored signal) become pseudo-labelled; a
+    multinomial logistic regression on the embeddings re-labels the pool; ``rounds`` times.
+    Returns the fitted classifier (in memory only)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.asarray(embeddings, dtype=np.float64)
+    current = zscore(np.asarray(signal, dtype=np.float64))
+    clf = None
+    for _ in range(rounds):
+        predicted = current.argmax(axis=1)
+        top2 = np.sort(current, axis=1)[:, -2:]
+        margin = top2[:, 1] - top2[:, 0]
+        chosen = []
+        for k in range(current.shape[1]):
+            members = np.flatnonzero(predicted == k)
+            order = members[np.argsort(-margin[members], kind="stable")]
+            chosen.extend(order[: max(1, int(top_fraction * len(members)))])
+        idx = np.array(sorted(chosen))
+        if len(np.unique(predicted[idx])) < 2:
+            raise ValueError("self-training needs pseudo-labels of at least two classes")
+        clf = LogisticRegression(C=C, max_iter=max_iter, random_state=seed).fit(X[idx], predicted[idx])
+        proba = np.zeros_like(current)
+        proba[:, clf.classes_] = clf.predict_proba(X)
+        current = proba
+    return clf

@@ -399,6 +399,11 @@ class BenchmarkConfig:
     related_threshold: float | None = None
     # and the |pro - con| margin below which the prediction is neutral / discuss.
     neutral_margin: float | None = None
+    # Topic benchmarks with a bi-encoder only: label-free self-training, cross-fitted (fit on
+    # one half's texts, no labels, score the other half). 0/null = plain zero-shot.
+    self_train_rounds: int | None = None
+    self_train_top_fraction: float | None = None  # per predicted class, the most confident share
+    self_train_C: float | None = None
 
     STANCE_ONLY = ("templates", "related_threshold", "neutral_margin")
 
@@ -416,6 +421,11 @@ class BenchmarkConfig:
                 _check_template(t, f"{key}.templates.{cls}[{j}]")
         if self.related_threshold is not None:
             _check_unit(self.related_threshold, f"{key}.related_threshold")
+        if self.self_train_rounds:
+            if self.self_train_top_fraction is None or not 0 < self.self_train_top_fraction <= 1:
+                raise ConfigError(f"{key}.self_train_top_fraction: must be in (0, 1] when self-training")
+            if self.self_train_C is None or self.self_train_C <= 0:
+                raise ConfigError(f"{key}.self_train_C: must be > 0 when self-training")
 
 
 @dataclass(frozen=True)

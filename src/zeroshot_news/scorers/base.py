@@ -27,7 +27,9 @@ class PairScorer(Protocol):
     #: Identifies the weights and every scoring setting: the score cache's key.
     fingerprint: str
     #: True when scores come from one embedding per text (a full passage x hypothesis
-    #: grid is then cheap); False for a cross-encoder, whose cost is per pair.
+    #: grid is then cheap); False for a cross-encoder, whose cost is per pair. A
+    #: bi-encoder also has ``embed(texts) -> [len(texts), dim]`` unit vectors (the topic
+    #: head's and the benchmarks' self-training input); a cross-encoder has none.
     bi_encoder: bool
 
     def score(self, passages: Sequence[str], hypotheses: Sequence[str], truncate: bool = False) -> np.ndarray:
