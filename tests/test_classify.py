@@ -120,3 +120,41 @@ def test_default_classify_uses_the_pipelines_head_and_keeps_the_seeds_topics(see
                  "--no-progress", f"cache.path={tmp_path / 'cache.sqlite'}"]) == 0
     (record,) = _read(out)
     assert sorted(record["topic_labels"]) == ["diplomacy", "military", "regional_security"]
+
+
+@pytest.mark.parametrize("where", ["same_file", "inside_folder", "is_folder", "parent_is_file"])
+def test_bad_outputs_are_refused_before_any_work(where, tmp_path, seed_folder, tiny_overrides, capsys):
+    table = tmp_path / "in.jsonl"
+    table.write_text('{"id": "a", "text": "Troops moved to the border."}\n', encoding="utf-8")
+    before = table.read_bytes()
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    src, out = {"same_file": (table, table), "inside_folder": (seed_folder, seed_folder / "out.jsonl"),
+                "is_folder": (table, tmp_path), "parent_is_file": (table, tmp_path / "afile" / "o.jsonl")}[where]
+    assert _run(["classify", str(src), "-o", str(out), *tiny_overrides]) == 2
+    assert "--output" in capsys.readouterr().err
+    assert table.read_bytes() == before
+    assert not (seed_folder / "out.jsonl").exists()
+
+
+def test_short_texts_are_classified_and_flagged(tmp_path, tiny_overrides):
+    table = tmp_path / "in.jsonl"
+    rows = [{"id": "headline", "text": "Russia and the Taliban hold talks in Moscow"},
+            {"id": "repeat", "title": "NATO troops arrive in Poland", "body": "NATO troops arrive in Poland"}]
+    table.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert _run(["classify", str(table), "-o", str(out), *tiny_overrides]) == 0
+    records = {r["id"]: r for r in _read(out)}
+    assert set(records) == {"headline", "repeat"}
+    assert all(r["short"] for r in records.values())
+
+
+@pytest.mark.parametrize("override,message", [
+    ("stance.targets=[]", "stance.targets: at least one target"),
+    ("cache.path={afile}/cache.sqlite", "is a file"),
+])
+def test_bad_config_fails_at_start(override, message, tmp_path, seed_folder, capsys):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    code = _run(["classify", str(seed_folder), "-o", str(tmp_path / "o.jsonl"), "--config-dir", str(REPO / "conf"),
+                 override.format(afile=tmp_path / "afile")])
+    assert code == 2
+    assert message in capsys.readouterr().err

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +45,20 @@ def input_source(path: Path) -> SourceConfig:
     raise ConfigError(f"INPUT: expected a folder, .csv or .jsonl file, got {path.name!r}")
 
 
+def check_output(output: Path, input_path: Path) -> None:
+    """Refuse, before any work, an output that would overwrite the input or cannot be written."""
+    out, src = output.resolve(), input_path.resolve()
+    if out == src or (src.is_dir() and out.is_relative_to(src)):
+        raise ConfigError(f"--output: {output} is {'the input' if out == src else 'inside the input folder'}; "
+                          "write the results elsewhere")
+    if out.is_dir():
+        raise ConfigError(f"--output: {output} is a folder; give a file name")
+    if not out.parent.is_dir():
+        raise ConfigError(f"--output: the folder {output.parent} does not exist (or is a file)")
+    if not os.access(out.parent, os.W_OK):
+        raise ConfigError(f"--output: the folder {output.parent} is not writable")
+
+
 def build_records(articles: pd.DataFrame, topics: pd.DataFrame, stance: pd.DataFrame) -> list[dict[str, Any]]:
     """One JSON-ready record per article, in input order."""
     topics_by_doc = {d: g for d, g in topics.groupby("doc_id", sort=False)}
@@ -74,7 +89,11 @@ def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
     """Classify one input; returns records plus the quarantine/removal tables and timings."""
     corpus = replace(cfg.corpus, name="input", sources=[source])
     ingested = ingest(corpus, progress=False)
-    cleaned = clean(ingested.articles, cfg.cleaning, progress=False) if len(ingested.articles) else None
+    # Short texts (headlines, ledes, wire alerts) are classified, and flagged `short`:
+    # cleaning.min_words is a corpus rule, not a reason to drop what a user asked about.
+    min_words = cfg.cleaning.min_words
+    cleaning = replace(cfg.cleaning, min_words=0)
+    cleaned = clean(ingested.articles, cleaning, progress=False) if len(ingested.articles) else None
     articles = cleaned.articles if cleaned is not None else ingested.articles.iloc[:0]
     removed = cleaned.removed if cleaned is not None else pd.DataFrame(columns=["path", "reason", "detail"])
     result: dict[str, Any] = {"quarantine": ingested.quarantine, "removed": removed, "records": [],
@@ -99,6 +118,8 @@ def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
     stance = classify_stance(stance_articles, stance_scorer, cfg.stance, cfg.passages, progress).stance
     result["seconds"] = time.perf_counter() - start
     result["records"] = build_records(articles, topics, stance)
+    for record, n_words in zip(result["records"], articles["n_words"], strict=True):
+        record["short"] = bool(n_words < min_words)
     return result
 
 
@@ -125,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     # Config first: a bad config fails here, before any model or data is loaded.
     cfg = config_from_args(args, compose_by_default=True)
     source = input_source(args.input)
+    check_output(args.output, args.input)
 
     resolve_model(cfg.model.name_or_path)  # a bad or unsafe model fails before anything else is read
     head = read_head(args.head or project_root(args) / PIPELINE_HEAD) if cfg.uses_topic_head else None

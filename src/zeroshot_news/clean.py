@@ -232,9 +232,10 @@ class Cleaner:
             self.edits_total.update(edits)
             self.edited_docs.update(k for k, v in edits.items() if v)
         out["title"], out["body"], out["cleaning_edits"] = titles, bodies, edit_strings
-        out["n_words"] = [len(b.split()) for b in bodies]
+        # The title is part of the text (a body that only repeats its title loses it as a repeat).
+        out["n_words"] = [len(f"{t} {b}".split()) for t, b in zip(titles, bodies, strict=True)]
         out["n_paragraphs"] = [len([p for p in b.split("\n\n") if p.strip()]) for b in bodies]
-        langs = [detect_language(f"{t}\n{b}") if b else ("", 0.0) for t, b in zip(titles, bodies, strict=True)]
+        langs = [detect_language(f"{t}\n{b}") if (t or b) else ("", 0.0) for t, b in zip(titles, bodies, strict=True)]
         out["language"] = [lang for lang, _ in langs]
         out["language_prob"] = [p for _, p in langs]
         return out

@@ -10,6 +10,7 @@ group). Parsing and loading are in :mod:`.load`.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -245,6 +246,8 @@ class StanceConfig:
     model: ModelConfig | None = None
 
     def validate(self, key: str) -> None:
+        if not self.targets:
+            raise ConfigError(f"{key}.targets: at least one target is needed")
         names = [t.name for t in self.targets]
         if len(set(names)) != len(names):
             raise ConfigError(f"{key}.targets: target names must be unique, got {names}")
@@ -377,6 +380,24 @@ class CacheConfig:
 
     enabled: bool
     path: str
+
+    def validate(self, key: str) -> None:
+        """The cache file must be creatable (an existing read-only one is served read-only)."""
+        if not self.enabled:
+            return
+        path = Path(self.path).expanduser()
+        if path.exists():
+            if path.is_dir():
+                raise ConfigError(f"{key}.path: {path} is a folder, not a cache file")
+            return
+        folder = path.parent
+        while not folder.exists():
+            folder = folder.parent
+        if not folder.is_dir():
+            raise ConfigError(f"{key}.path: cannot create {path}: {folder} is a file")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"{key}.path: cannot create {path}: {folder} is not writable "
+                              "(use cache.path=... or cache.enabled=false)")
 
 
 @dataclass(frozen=True)
