@@ -109,3 +109,37 @@ def test_interrupted_export_leaves_no_graph(tiny_nli, tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         FastNLIScorer(_cfg(tiny_nli, runtime="onnx", export_dir=str(tmp_path)), progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_export_is_detected_and_rebuilt(tiny_nli, tmp_path):
+    from zeroshot_news.scorers import onnx_runtime
+
+    export_dir = tmp_path / "onnx"
+    good = FastNLIScorer(_cfg(tiny_nli, runtime="onnx", export_dir=str(export_dir)), progress=False)
+    expected = good.score(PASSAGES, HYPOTHESES)
+    (graph,) = export_dir.iterdir()
+    data = sorted(p for p in graph.iterdir() if p.name not in ("model.onnx", "MANIFEST.json"))
+    damaged = data[0] if data else graph / "model.onnx"
+    raw = bytearray(damaged.read_bytes())
+    raw[len(raw) // 2: len(raw) // 2 + 64] = bytes(64)  # zero a stretch, as a bad disk would
+    damaged.write_bytes(bytes(raw))
+    onnx_runtime._VERIFIED.clear()  # a new process
+    again = FastNLIScorer(_cfg(tiny_nli, runtime="onnx", export_dir=str(export_dir)), progress=False)
+    np.testing.assert_allclose(again.score(PASSAGES, HYPOTHESES), expected, atol=1e-6)
+    assert any(p.name.startswith(f".{graph.name}.damaged-") for p in export_dir.iterdir())
+    # The cache key names the export that computed the score: the damaged one's never matches.
+    assert again.fingerprint == good.fingerprint  # the rebuilt export is byte-identical here
+
+
+def test_export_digest_refuses_a_changed_file(tiny_nli, tmp_path):
+    from zeroshot_news.scorers import onnx_runtime
+
+    FastNLIScorer(_cfg(tiny_nli, runtime="onnx", export_dir=str(tmp_path)), progress=False)
+    (graph,) = tmp_path.iterdir()
+    onnx_runtime._VERIFIED.clear()
+    assert onnx_runtime.export_digest(graph)
+    with (graph / "model.onnx").open("ab") as fh:
+        fh.write(b"\0")
+    onnx_runtime._VERIFIED.clear()
+    with pytest.raises(onnx_runtime.DamagedExport, match="model.onnx"):
+        onnx_runtime.export_digest(graph)

@@ -140,7 +140,7 @@ class FastNLIScorer(TokenizerMixin):
         mode = self.precision
         self.runtime = cfg.runtime if cfg.runtime != "auto" else ("onnx" if self.device == "cpu" else "torch")
         if self.runtime == "onnx":
-            from .onnx_runtime import OnnxLogits, exported_graph
+            from .onnx_runtime import OnnxLogits, export_digest, exported_graph
 
             if self.template is None:
                 raise ConfigError("model.runtime=onnx: this tokenizer's pair layout cannot be rebuilt from "
@@ -152,7 +152,8 @@ class FastNLIScorer(TokenizerMixin):
             folder = exported_graph(self.model, cfg.export_dir, self.weights_fingerprint, self.precision, names)
             self.onnx = OnnxLogits(folder, names, threads or torch.get_num_threads())
             self.model = self.model.to("meta")  # free the torch weights; the config stays
-            mode = f"onnx-{self.precision}"
+            # What computed the score: weights + runtime + the verified export itself.
+            mode = f"onnx-{self.precision}-{export_digest(folder)}"
         elif self.precision == "int8":
             self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
         if mode != "fp32":

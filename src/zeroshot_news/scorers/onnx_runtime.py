@@ -16,11 +16,14 @@ An ONNX file is a protobuf graph and weights, not code: loading it executes noth
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
+import json
 import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -83,14 +86,73 @@ def _quantize(src: Path, dst: Path) -> None:
                                   per_channel=True, use_external_data_format=True)
 
 
+MANIFEST = "MANIFEST.json"
+_VERIFIED: dict[Path, str] = {}  # folder -> manifest digest, checked once per process
+
+
+def _file_digests(folder: Path) -> dict[str, list]:
+    """[size, sha256] of every file of an export, the manifest excepted."""
+    out = {}
+    for f in sorted(folder.iterdir()):
+        if f.is_file() and f.name != MANIFEST:
+            h = hashlib.sha256()
+            with f.open("rb") as fh:
+                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            out[f.name] = [f.stat().st_size, h.hexdigest()]
+    return out
+
+
+def _write_manifest(folder: Path) -> None:
+    (folder / MANIFEST).write_text(json.dumps(_file_digests(folder), indent=1, sort_keys=True), encoding="utf-8")
+
+
+def export_digest(folder: Path) -> str:
+    """The verified identity of an export (its manifest's hash): part of the score-cache key,
+    so scores from a damaged or different export are never served as this one's."""
+    folder = Path(folder)
+    if folder not in _VERIFIED:
+        manifest = folder / MANIFEST
+        try:
+            recorded = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DamagedExport(f"{folder}: no readable {MANIFEST} ({exc})") from exc
+        actual = _file_digests(folder)
+        if recorded != actual:
+            changed = sorted(k for k in set(recorded) | set(actual) if recorded.get(k) != actual.get(k))
+            raise DamagedExport(f"{folder}: files differ from the export's {MANIFEST}: {changed}")
+        _VERIFIED[folder] = hashlib.sha256(manifest.read_bytes()).hexdigest()[:16]
+    return _VERIFIED[folder]
+
+
+class DamagedExport(RuntimeError):
+    """An export folder whose files are not what the export wrote."""
+
+
+def _usable(final: Path) -> bool:
+    """An existing, verified export; a damaged one is moved aside (to be rebuilt), with a warning."""
+    if not (final / GRAPH).exists():
+        return False
+    try:
+        export_digest(final)
+        return True
+    except DamagedExport as exc:
+        aside = final.with_name(f".{final.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+        log.warning("ONNX export is damaged, moving it to %s and exporting again: %s", aside.name, exc)
+        with contextlib.suppress(OSError):
+            os.rename(final, aside)
+        return False
+
+
 def _build_atomically(final: Path, build) -> Path:
-    if (final / GRAPH).exists():
+    if _usable(final):
         return final
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     tmp.chmod(0o755)  # mkdtemp's 0700 would hide the graph from other users of a shared cache
     try:
         build(tmp)
+        _write_manifest(tmp)
         try:
             os.rename(tmp, final)  # atomic; fails if another process got there first
         except OSError:
