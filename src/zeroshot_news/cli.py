@@ -12,6 +12,7 @@ or from Hydra overrides composed from ``conf/``. Stage summaries and problems go
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
 EXIT_CONFIG = 2
+EXIT_NO_SPACE = 4
 
 # command -> ("module:function", help). The function takes the command's argv and
 # returns an exit code (None: 0).
@@ -96,5 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as exc:
         log.error("config error: %s", exc)
         sys.exit(EXIT_CONFIG)
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        log.error("no space left on device: %s", exc.filename or exc)
+        sys.exit(EXIT_NO_SPACE)
     if code:
         sys.exit(code)

@@ -153,3 +153,21 @@ def test_read_only_cache_serves_reads_even_as_root(tmp_path, caplog, monkeypatch
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode == os.W_OK else real_access(p, mode, **kw))
     _check_read_only(db, caplog)
+
+
+def test_disk_full_surfaces_as_no_space_left(tmp_path):
+    """SQLite's 'database or disk is full' (forced with max_page_count) is reported as
+    ENOSPC naming the cache, not as 'cannot rollback - no transaction is active'."""
+    import errno
+
+    from zeroshot_news.scorers.cache import ScoreCache
+
+    cache = ScoreCache(tmp_path / "full.sqlite")
+    pages = cache._con.execute("PRAGMA page_count").fetchone()[0]
+    cache._con.execute(f"PRAGMA max_page_count = {pages + 1}")
+    passages = [f"passage number {i} " * 20 for i in range(400)]
+    with pytest.raises(OSError) as info:
+        cache.put("fp", passages, ["h"], np.full((400, 1), 0.5))
+    assert info.value.errno == errno.ENOSPC
+    assert "no space left on device" in str(info.value) and "full.sqlite" in str(info.value)
+    cache.close()

@@ -31,6 +31,7 @@ returns the full matrix.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import hashlib
 import json
 import logging
@@ -319,9 +320,12 @@ class ScoreCache:
                     con.executemany(sql, rows)
                     con.execute("COMMIT")
                 except BaseException:
-                    con.execute("ROLLBACK")
+                    if con.in_transaction:  # SQLite may have rolled back already (disk full)
+                        con.execute("ROLLBACK")
                     raise
             except sqlite3.OperationalError as exc:
+                if "disk is full" in str(exc):
+                    raise OSError(errno.ENOSPC, f"no space left on device: {self.path}", str(self.path)) from exc
                 if not _is_read_only_error(exc):
                     raise
                 self.read_only = True  # it became read-only while open
