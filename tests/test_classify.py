@@ -158,3 +158,41 @@ def test_bad_config_fails_at_start(override, message, tmp_path, seed_folder, cap
                  override.format(afile=tmp_path / "afile")])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def test_output_format_follows_the_extension(tmp_path, seed_folder, tiny_overrides, capsys):
+    import pandas as pd
+
+    outs = {ext: tmp_path / f"o{ext}" for ext in (".jsonl", ".csv", ".parquet")}
+    for out in outs.values():
+        assert _run(["classify", str(seed_folder), "-o", str(out), *tiny_overrides]) == 0
+    (record,) = _read(outs[".jsonl"])
+    flat_csv, flat_pq = pd.read_csv(outs[".csv"]), pd.read_parquet(outs[".parquet"])
+    for flat in (flat_csv, flat_pq):
+        assert flat.loc[0, "id"] == record["id"]
+        for label, score in record["topics"].items():
+            assert flat.loc[0, f"topic.{label}"] == pytest.approx(score)
+        assert {f"stance.{t}.label" for t in record["stance"]} <= set(flat.columns)
+    capsys.readouterr()
+    assert _run(["classify", str(seed_folder), "-o", "-", *tiny_overrides]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["id"] == record["id"]
+    assert not (tmp_path / "-").exists()
+    assert _run(["classify", str(seed_folder), "-o", str(tmp_path / "o.txt"), *tiny_overrides]) == 2
+
+
+def test_classify_reads_the_pipelines_params_by_default(tmp_path, seed_folder):
+    """No overrides: the project's params.yaml (what the pipeline last ran), not conf/."""
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "conf", project / "conf")
+    params = (REPO / "params.yaml").read_text(encoding="utf-8")
+    # An experiment's params: zero-shot topics with a threshold no score reaches.
+    params = params.replace("rounds: 1", "rounds: 0").replace("threshold: 0.5", "threshold: 1.0")
+    params = params.replace("path: data/cache/scores.sqlite", f"path: {tmp_path / 'c.sqlite'}")
+    (project / "params.yaml").write_text(params, encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert _run(["classify", str(seed_folder), "-o", str(out), "--config-dir", str(project / "conf"),
+                 "--no-progress"]) == 0
+    (record,) = _read(out)
+    assert record["topic_labels"] == []  # params.yaml's thresholds, not conf/'s 0.5

@@ -11,8 +11,10 @@ input with nothing usable in it.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +25,7 @@ import pandas as pd
 from .clean import clean
 from .config import ColumnMapping, Config, ConfigError, SourceConfig, add_config_args, config_from_args
 from .ingest import ingest
-from .io import write_jsonl
+from .io import atomic_path, write_jsonl
 from .scorers import build_encoder, build_scorer, resolve_model
 from .stance import classify_stance
 from .topic import check_head, classify_topics
@@ -45,8 +47,50 @@ def input_source(path: Path) -> SourceConfig:
     raise ConfigError(f"INPUT: expected a folder, .csv or .jsonl file, got {path.name!r}")
 
 
+OUTPUT_FORMATS = (".jsonl", ".csv", ".parquet")
+
+
+def flat_records(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per article, one column per number: ``topic.<label>``, ``topic_labels``
+    (``;``-joined), ``stance.<target>.label`` and ``stance.<target>.<class>``."""
+    rows = []
+    for r in records:
+        row = {"id": r["id"], "doc_id": r["doc_id"], "short": r.get("short", False)}
+        row.update({f"topic.{label}": score for label, score in r["topics"].items()})
+        row["topic_labels"] = ";".join(r["topic_labels"])
+        for target, st in r["stance"].items():
+            row[f"stance.{target}.label"] = st["label"]
+            for cls in ("favor", "against", "neutral"):
+                row[f"stance.{target}.{cls}"] = None if st["scores"] is None else st["scores"][cls]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def write_records(records: list[dict[str, Any]], output: Path) -> None:
+    """By the output's extension: JSON Lines (nested), CSV or parquet (flat); ``-``: JSON Lines on stdout."""
+    if str(output) == "-":
+        for rec in records:
+            sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+        return
+    suffix = output.suffix.lower()
+    if suffix == ".csv":
+        with atomic_path(output) as tmp:
+            flat_records(records).to_csv(tmp, index=False)
+    elif suffix == ".parquet":
+        with atomic_path(output) as tmp:
+            flat_records(records).to_parquet(tmp, index=False)
+    else:
+        write_jsonl(records, output)
+
+
 def check_output(output: Path, input_path: Path) -> None:
     """Refuse, before any work, an output that would overwrite the input or cannot be written."""
+    if str(output) == "-":
+        return
+    if output.suffix.lower() not in (*OUTPUT_FORMATS, ".json", ".ndjson"):
+        raise ConfigError(f"--output: {output.name!r}: the format follows the extension, one of "
+                          f"{', '.join(OUTPUT_FORMATS)} (or - for JSON Lines on stdout)")
     out, src = output.resolve(), input_path.resolve()
     if out == src or (src.is_dir() and out.is_relative_to(src)):
         raise ConfigError(f"--output: {output} is {'the input' if out == src else 'inside the input folder'}; "
@@ -135,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         epilog="Overrides use Hydra syntax, e.g. model=nli taxonomy=security stance.none_rule=relevance",
     )
     ap.add_argument("input", type=Path, help="folder of native-format .txt files, or a .csv / .jsonl file")
-    ap.add_argument("--output", "-o", type=Path, required=True, help="JSON Lines output file")
+    ap.add_argument("--output", "-o", type=Path, required=True,
+                    help="output file, format by extension: .jsonl (nested), .csv or .parquet (flat columns); "
+                         "- writes JSON Lines to stdout")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     ap.add_argument("--head", type=Path,
                     help=f"the self-trained topic head (default: the pipeline's, {PIPELINE_HEAD} in the project "
@@ -143,8 +189,14 @@ def main(argv: list[str] | None = None) -> int:
                          "non-embedding model")
     add_config_args(ap)
     args = ap.parse_intermixed_args(argv)
+    # The pipeline's current configuration (params.yaml, what `dvc repro` / `dvc exp apply`
+    # left) when no overrides are given; overrides compose conf/ instead.
+    default_params = Path(args.config_dir).parent / "params.yaml"
+    if not args.params and not args.overrides and default_params.exists():
+        args.params = str(default_params)
     # Config first: a bad config fails here, before any model or data is loaded.
     cfg = config_from_args(args, compose_by_default=True)
+    log.info("config: %s", args.params or f"{args.config_dir} composed with {args.overrides}")
     source = input_source(args.input)
     check_output(args.output, args.input)
 
@@ -160,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("nothing usable in %s: %d records seen, %d quarantined, %d removed by cleaning", args.input,
                   result["seen"], len(result["quarantine"]), len(result["removed"]))
         return EXIT_NOTHING_USABLE
-    write_jsonl(records, args.output)
+    write_records(records, args.output)
     label_counts = pd.Series([lab for r in records for lab in r["topic_labels"]], dtype=object).value_counts()
     rate = len(records) / max(result["seconds"], 1e-9)
     log.info("classified %d of %d records -> %s (%d quarantined, %d removed; %.2f articles/s, model loading "
