@@ -92,3 +92,22 @@ def test_evaluate_end_to_end_small():
     assert set(plots) == {"confusion/topic_military.csv", "pr/military.csv", "confusion/stance_taliban.csv",
                           "confusion/crowd_taliban.csv"}
     assert metrics["topics_tuned"]["tune_items"] + metrics["topics_tuned"]["test_items"] == 8
+
+
+def test_labels_and_targets_without_gold_are_reported_not_dropped(caplog):
+    docs = [f"d{i}" for i in range(4)]
+    topics = pd.concat([
+        pd.DataFrame({"doc_id": docs, "label": "military", "score": [0.9, 0.1, 0.8, 0.2],
+                      "predicted": [True, False, True, False]}),
+        pd.DataFrame({"doc_id": docs, "label": "economy", "score": [0.9, 0.1, 0.1, 0.1],
+                      "predicted": [True, False, False, False]})])
+    stance = pd.DataFrame({"doc_id": docs, "target": "imf", "label": ["none", "favor", "none", "none"]})
+    gold = pd.DataFrame({"doc_id": docs, "item_id": docs, "stratum": ["s"] * 4, "military": ["1", "0", "1", "0"]})
+    crowd = pd.DataFrame(columns=["doc_id", "target", "label"])
+    with caplog.at_level("WARNING"):
+        metrics, _ = evaluate(topics, stance, gold, crowd, ["military", "economy"], ["imf"], CFG)
+    assert metrics["unevaluated"] == {
+        "topic:economy": {"reason": "no gold column", "predicted_share": 0.25},
+        "stance:imf": {"reason": "no gold column", "discussed_share": 0.25}}
+    assert "economy" in caplog.text and "imf" in caplog.text
+    assert list(metrics["topics"]["per_label"]) == ["military"]

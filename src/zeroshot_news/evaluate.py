@@ -206,6 +206,19 @@ def evaluate(
     wide_pred = topics.pivot(index="doc_id", columns="label", values="predicted")
     g = gold[gold["doc_id"].isin(wide_score.index)].reset_index(drop=True)
     topic_labels = [lab for lab in labels if lab in g.columns]
+    # A configured label or target without gold is reported, never dropped silently.
+    unevaluated: dict[str, Any] = {}
+    for lab in (lab for lab in labels if lab not in g.columns):
+        share = float(wide_pred[lab].astype(bool).mean()) if lab in wide_pred.columns else 0.0
+        unevaluated[f"topic:{lab}"] = {"reason": "no gold column", "predicted_share": _r(share)}
+    stance_cols = stance.pivot(index="doc_id", columns="target", values="label")
+    for target in (t for t in targets if f"stance_{t}" not in g.columns):
+        share = float((stance_cols[target] != "none").mean()) if target in stance_cols.columns else 0.0
+        unevaluated[f"stance:{target}"] = {"reason": "no gold column", "discussed_share": _r(share)}
+    for key, info in unevaluated.items():
+        log.warning("evaluate: %s has no gold (%s); it is predicted but not evaluated", key, info)
+    if unevaluated:
+        metrics["unevaluated"] = unevaluated
     if topic_labels and len(g):
         y_true = g[topic_labels].astype(int).to_numpy()
         scores = wide_score.loc[g["doc_id"], topic_labels].to_numpy(dtype=float)
