@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint params clean-outputs
+.PHONY: install run test test-fast lint params clean-outputs notebooks notebook
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,13 @@ lint: install
 # Regenerate params.yaml from conf/ (dvc exp run does this itself).
 params: install
 	$(BIN)/python -m zeroshot_news compose -o params.yaml
+
+# Execute notebooks/*.py on the pipeline's outputs into reports/*.ipynb (figures inline)
+# and one offline page, reports/index.html.
+notebooks: install
+	$(BIN)/python -m zeroshot_news report --output-dir reports --html reports/index.html
+
+# Open the notebooks in Jupyter (optional extra: pip install -e .[notebooks]).
+notebook: install
+	$(BIN)/pip install --quiet -e '.[notebooks]'
+	$(BIN)/jupyter lab notebooks/

@@ -23,9 +23,6 @@ import json
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -54,6 +51,7 @@ ax = share.plot.bar(figsize=(8, 3.5), title="Share of articles predicted per top
 ax.set_xlabel("")
 ax.set_ylabel("share of articles")
 plt.tight_layout()
+plt.show()
 
 # %%
 outlets = labelled.assign(outlet=labelled["outlet"].fillna("(unknown)"))
@@ -82,6 +80,7 @@ counts
 ax = counts.div(counts.sum(axis=1), axis=0).plot.barh(stacked=True, figsize=(8, 3), title="Stance labels per target")
 ax.set_xlabel("share of articles")
 plt.tight_layout()
+plt.show()
 
 # %%
 st = stance.merge(articles[["doc_id", "corpus", "outlet"]], on="doc_id")

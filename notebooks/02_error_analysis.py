@@ -22,10 +22,8 @@ import json
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -79,22 +77,35 @@ for ax, label in zip(axes[0], labels, strict=False):
     scores = gold.assign(score=gold["doc_id"].map(pred))
     for value, name in (("1", "gold yes"), ("0", "gold no")):
         ax.hist(scores.loc[scores[label] == value, "score"].dropna(), bins=20, alpha=0.6, label=name)
+    threshold = topics.loc[topics["label"] == label, "threshold"].iloc[0]
+    ax.axvline(threshold, color="black", linestyle="--", label=f"threshold {threshold:g}")
     ax.set_title(label)
     ax.legend()
 plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## Stance confusion per target (rows: gold, columns: predicted)
 
 # %%
 wide = stance.pivot(index="doc_id", columns="target", values="label")
-for target in wide.columns:
-    col = f"stance_{target}"
-    if col not in gold.columns:
-        continue
+classes = ["favor", "against", "neutral", "none"]
+evaluated = [t for t in wide.columns if f"stance_{t}" in gold.columns]
+fig, axes = plt.subplots(1, max(len(evaluated), 1), figsize=(3.6 * max(len(evaluated), 1), 3.4), squeeze=False)
+for ax, target in zip(axes[0], evaluated, strict=False):
     sub = gold[gold["doc_id"].isin(wide.index)]
-    print(f"=== {target}")
-    print(pd.crosstab(sub[col], wide.loc[sub["doc_id"], target].to_numpy(), rownames=["gold"], colnames=["pred"]))
+    table = pd.crosstab(pd.Categorical(sub[f"stance_{target}"], classes),
+                        pd.Categorical(wide.loc[sub["doc_id"], target].to_numpy(), classes), dropna=False)
+    ax.imshow(table.to_numpy(), cmap="Blues")
+    for (i, j), n in np.ndenumerate(table.to_numpy()):
+        ax.text(j, i, int(n), ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(4), classes, rotation=45)
+    ax.set_yticks(range(4), classes)
+    ax.set_title(target, fontsize=9)
+    ax.set_xlabel("predicted")
+axes[0][0].set_ylabel("gold")
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## Crowd stance gold (Ukraine corpus): distribution and agreement

@@ -23,9 +23,6 @@ import json
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
@@ -41,7 +38,8 @@ def get(metrics: dict, dotted: str):
 
 files = sorted((ROOT / "perf/results").glob("*.json"))
 latest = ROOT / "metrics/benchmark.json"
-runs = [(f.stem, json.loads(f.read_text())) for f in files]
+# perf/results also holds throughput and memory runs: keep the accuracy benchmarks only.
+runs = [(f.stem, m) for f in files if "benchmark" in (m := json.loads(f.read_text()))]
 if latest.exists():
     runs.append(("this run (metrics/benchmark.json)", json.loads(latest.read_text())))
 rows = []
@@ -72,6 +70,7 @@ if len(table):
     ax.set_xlabel("headline metric (FNC-1 score / 100)")
     ax.set_xlim(0, 1)
     plt.tight_layout()
+    plt.show()
 
 # %% [markdown]
 # ## Per-class F1

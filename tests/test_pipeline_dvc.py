@@ -106,12 +106,17 @@ def test_repro_noop_param_scoping_and_exp_run(repo_copy):
     assert "Data and pipelines are up to date" in _sh(["dvc", "repro"], root, env)
 
     # Every notebook runs headless on this small run's outputs, without a cell error.
-    from zeroshot_news.report import execute, notebooks
+    from zeroshot_news.report import execute, figure_cells, html_report, notebooks
 
     notebooks = notebooks(REPO / "notebooks")
     assert len(notebooks) >= 2
-    for nb in notebooks:
-        execute(nb, root, timeout=300)
+    executed = [(nb.stem, execute(nb, root, timeout=300)) for nb in notebooks]
+    # Every figure cell shows its figure inline (no Agg backend swallowing it).
+    figures = [has_png for _, done in executed for _, has_png in figure_cells(done)]
+    assert len(figures) >= 4 and all(figures)
+    page = html_report(executed)
+    assert page.count("data:image/png;base64,") == len(figures)
+    assert "<script" not in page and "http" not in page  # opens offline, nothing fetched
 
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["stance"]["targets"][3]["aliases"].append("Islamic Emirate")

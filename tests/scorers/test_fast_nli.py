@@ -141,5 +141,5 @@ def test_export_digest_refuses_a_changed_file(tiny_nli, tmp_path):
     with (graph / "model.onnx").open("ab") as fh:
         fh.write(b"\0")
     onnx_runtime._VERIFIED.clear()
-    with pytest.raises(onnx_runtime.DamagedExport, match="model.onnx"):
+    with pytest.raises(onnx_runtime.DamagedExport, match=r"model\.onnx"):
         onnx_runtime.export_digest(graph)
