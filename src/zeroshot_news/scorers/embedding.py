@@ -41,8 +41,11 @@ class EmbeddingScorer(TokenizerMixin):
     def passage_budget(self, hypotheses: Sequence[str]) -> int:
         return self.max_length - self.tokenizer.num_special_tokens_to_add(pair=False)
 
-    def embed(self, texts: Sequence[str], desc: str = "embed") -> np.ndarray:
-        """L2-normalised embeddings; each distinct text is encoded once per scorer."""
+    def embed(self, texts: Sequence[str], desc: str = "embed", remember: bool = False) -> np.ndarray:
+        """L2-normalised embeddings, each distinct text encoded once per call. ``remember``
+        keeps them for later calls (hypotheses: few, reused); passages are not kept, so
+        memory does not grow with the corpus (the on-disk cache covers re-runs)."""
+        fresh: dict[str, np.ndarray] = {}
         todo = sorted({t for t in texts if t not in self._cache})
         if todo:
             lengths = self.count_tokens(todo)
@@ -58,18 +61,17 @@ class EmbeddingScorer(TokenizerMixin):
                     pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                     pooled = torch.nn.functional.normalize(pooled.float(), dim=-1).cpu().numpy()
                     for text, vec in zip(batch, pooled, strict=True):
-                        self._cache[text] = vec
-        return np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
+                        fresh[text] = vec
+        if remember:
+            self._cache.update(fresh)
+        if not texts:
+            return np.zeros((0, 1), np.float32)
+        return np.stack([fresh[t] if t in fresh else self._cache[t] for t in texts])
 
     def similarity(self, passages: Sequence[str], hypotheses: Sequence[str]) -> np.ndarray:
         if not passages or not hypotheses:
             return np.zeros((len(passages), len(hypotheses)), dtype=np.float64)
-        sim = self.embed(passages).astype(np.float64) @ self.embed(hypotheses).astype(np.float64).T
-        # Keep hypothesis embeddings (few, reused every call); drop passages so memory
-        # does not grow with the corpus (the on-disk score cache covers re-runs).
-        keep = set(hypotheses)
-        self._cache = {t: v for t, v in self._cache.items() if t in keep}
-        return sim
+        return self.embed(passages).astype(np.float64) @ self.embed(hypotheses, remember=True).astype(np.float64).T
 
     def score(self, passages: Sequence[str], hypotheses: Sequence[str], truncate: bool = False) -> np.ndarray:
         # Passages and hypotheses are encoded apart, each within max_length: truncate changes nothing.
