@@ -92,6 +92,11 @@ def test_evaluate_end_to_end_small():
     assert set(plots) == {"confusion/topic_military.csv", "pr/military.csv", "confusion/stance_taliban.csv",
                           "confusion/crowd_taliban.csv"}
     assert metrics["topics_tuned"]["tune_items"] + metrics["topics_tuned"]["test_items"] == 8
+    halves = metrics["stance"]["taliban"]["halves"]  # the topics' tune / test split, per stance target
+    assert halves["tune"]["support"] == metrics["topics_tuned"]["tune_items"]
+    assert halves["tune"]["support"] + halves["test"]["support"] == 8
+    correct = sum(h["accuracy"] * h["support"] for h in halves.values())
+    assert correct == pytest.approx(0.75 * 8)
 
 
 def test_labels_and_targets_without_gold_are_reported_not_dropped(caplog):

@@ -70,13 +70,14 @@ def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
     emb.update(name_or_path=str(tiny_encoder), max_length=128)
     (root / "conf" / "model" / "embedding.yaml").write_text(yaml.safe_dump(emb))
     # Stages list the committed default NLI model as a dep; the tiny copy stands in for
-    # it. train_nli and benchmark need data this tiny copy does not carry: drop them.
+    # it. train_nli, train_stance and benchmark need data this tiny copy does not carry: drop them.
     shutil.copytree(tiny_nli, root / "models" / "nli-minilm")
     pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
-    for stage in ("train_nli", "benchmark"):
+    for stage in ("train_nli", "train_stance", "benchmark"):
         del pipeline["stages"][stage]
     pipeline["plots"] = [p for p in pipeline["plots"] if "plots/eval" in str(p)]
-    pipeline["metrics"] = [m for m in pipeline["metrics"] if "benchmark" not in m and "nli" not in m]
+    pipeline["metrics"] = [m for m in pipeline["metrics"] if "benchmark" not in m and "nli" not in m
+                           and "stance_model" not in m]
     (root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",

@@ -141,7 +141,7 @@ def test_every_stage_command_is_a_cli_command():
 # --- layers ---------------------------------------------------------------------
 
 STAGE_MODULES = {f"{PACKAGE}.{m}" for m in ("ingest", "clean", "topic", "stance", "evaluate", "benchmarks",
-                                             "train_nli")}
+                                             "train_nli", "train_stance")}
 ORCHESTRATORS = {f"{PACKAGE}.classify", f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.report"}
 
 

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("zeroshot_news.evaluate:main", "stage: predictions against the dev gold and the crowd gold"),
     "benchmark": ("zeroshot_news.benchmarks:main", "stage: the configured public benchmark"),
     "train_nli": ("zeroshot_news.train_nli:main", "stage: fine-tune the project's NLI cross-encoder"),
+    "train_stance": ("zeroshot_news.train_stance:main", "stage: fine-tune the stance cross-encoder on VAST train"),
     "classify": ("zeroshot_news.classify:main", "ingest -> clean -> topic -> stance on any articles, to JSONL"),
     "report": ("zeroshot_news.report:main", "execute the notebooks in notebooks/ headless on a run's outputs"),
 }

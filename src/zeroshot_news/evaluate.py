@@ -246,6 +246,9 @@ def evaluate(
     # --- stance vs dev gold
     metrics["stance"] = {}
     stance_pred = stance.pivot(index="doc_id", columns="target", values="label")
+    # The same seeded tune / test halves as the topic thresholds: a stance variant is
+    # chosen on ``tune`` and reported on ``test``.
+    halves = split_tune_test(g, cfg.seed) if len(g) else pd.Series(dtype=object)
     for target in targets:
         col = f"stance_{target}"
         if col not in g.columns or target not in stance_pred.columns:
@@ -254,6 +257,11 @@ def evaluate(
         gold_labels = sub[col].to_numpy(dtype=object)
         pred_labels = stance_pred.loc[sub["doc_id"], target].to_numpy(dtype=object)
         metrics["stance"][target] = stance_metrics(gold_labels, pred_labels, STANCE_CLASSES, cfg)
+        half = halves.loc[sub.index].to_numpy(dtype=object)
+        metrics["stance"][target]["halves"] = {
+            h: {k: v for k, v in classification_report(gold_labels[half == h], pred_labels[half == h],
+                                                       STANCE_CLASSES).items() if k != "per_class"}
+            for h in ("tune", "test")}
         plots[f"confusion/stance_{target}.csv"] = pd.DataFrame({"actual": gold_labels, "predicted": pred_labels})
     # --- stance vs crowd gold (three classes)
     metrics["stance_crowd"] = {}

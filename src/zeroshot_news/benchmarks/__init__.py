@@ -45,7 +45,7 @@ def run_benchmark(cfg: Config, progress: bool = True) -> tuple[dict, pd.DataFram
     # The on-disk score cache pays off for a cross-encoder (each pair is a forward pass);
     # a bi-encoder scores whole passage x hypothesis grids here (millions of cheap pairs
     # for FNC-1), which would only bloat the cache.
-    cache = cfg.cache if model_cfg.backend == "nli" else None
+    cache = cfg.cache if model_cfg.backend in ("nli", "stance") else None
     scorer = build_scorer(model_cfg, progress=progress, cache=cache)
     module = MODULES[bench.name]
     start = time.perf_counter()

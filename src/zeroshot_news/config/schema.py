@@ -173,7 +173,7 @@ class TaxonomyConfig:
 class ModelConfig:
     """A pair scorer: which backend, which weights, how to run them (``conf/model/``)."""
 
-    backend: Literal["embedding", "nli"]
+    backend: Literal["embedding", "nli", "stance"]
     name_or_path: str
     batch_size: int
     max_length: int
@@ -198,7 +198,8 @@ class ModelConfig:
     EMBEDDING_ONLY = ("calibration_center", "calibration_scale")
 
     def validate(self, key: str) -> None:
-        mine, other = ((self.NLI_ONLY, self.EMBEDDING_ONLY) if self.backend == "nli"
+        # The stance backend is a cross-encoder too: it runs like the nli backend.
+        mine, other = ((self.NLI_ONLY, self.EMBEDDING_ONLY) if self.backend in ("nli", "stance")
                        else (self.EMBEDDING_ONLY, self.NLI_ONLY))
         for name in mine:
             if getattr(self, name) is None:
@@ -499,6 +500,50 @@ class NLITrainingConfig:
 
 
 @dataclass(frozen=True)
+class StanceTrainingConfig:
+    """Fine-tuning the stance cross-encoder on VAST train (the ``train_stance`` stage)."""
+
+    # An NLI cross-encoder (entailment/contradiction/neutral -> favor/against/neutral) or a
+    # model whose labels already are favor/against/neutral; anything else is refused.
+    base_model: str
+    data_path: str
+    output_dir: str
+    # Validation holds out whole topics (never rows of a training topic), chosen with seed.
+    holdout_topic_fraction: float
+    max_train_items: int | None  # null: every training item
+    max_eval_items: int | None  # null: every held-out item
+    seed: int
+    epochs: float
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    warmup_ratio: float
+    lr_schedule: Literal["linear", "cosine", "constant"]
+    label_smoothing: float
+    max_length: int
+    eval_batch_size: int
+    # null: bf16 autocast where the CPU/GPU has native bf16; true / false force it.
+    bf16: bool | None
+    freeze_word_embeddings: bool
+    device: str
+    num_threads: int | None
+
+    def validate(self, key: str) -> None:
+        if self.epochs <= 0:
+            raise ConfigError(f"{key}.epochs: must be positive")
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ConfigError(f"{key}.batch_size: must be >= 1")
+        if not 0 < self.learning_rate < 1:
+            raise ConfigError(f"{key}.learning_rate: must be in (0, 1)")
+        _check_unit(self.warmup_ratio, f"{key}.warmup_ratio")
+        _check_unit(self.label_smoothing, f"{key}.label_smoothing")
+        if not 0 < self.holdout_topic_fraction < 1:
+            raise ConfigError(f"{key}.holdout_topic_fraction: must be in (0, 1)")
+        if not 16 <= self.max_length <= 512:
+            raise ConfigError(f"{key}.max_length: must be in [16, 512]")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole composition (``params.yaml``): one section per Hydra group of ``conf/``."""
 
@@ -515,6 +560,7 @@ class Config:
     cache: CacheConfig
     engine: EngineConfig
     benchmark: BenchmarkConfig | None = None  # an optional group
+    stance_training: StanceTrainingConfig | None = None  # only the train_stance stage reads it
 
     def __post_init__(self) -> None:
         labels = {lab.name for lab in self.taxonomy.labels}

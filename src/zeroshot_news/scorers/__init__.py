@@ -1,5 +1,6 @@
 """Pair scorers behind one contract (:class:`~.base.PairScorer`): the ``embedding`` and ``nli``
-backends and the on-disk score cache that wraps either. A new backend implements the
+backends, the ``stance``
+cross-encoder (scorers/stance_ce.py), and the on-disk score cache that wraps either. A new backend implements the
 contract, gets a ``model.backend`` value in the config schema and a branch below."""
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ def build_scorer(cfg: ModelConfig, progress: bool = True, cache: CacheConfig | N
         from .embedding import EmbeddingScorer
 
         scorer = EmbeddingScorer(cfg, progress=progress)
+    elif cfg.backend == "stance":
+        from .stance_ce import StanceScorer
+
+        scorer = StanceScorer(cfg, progress=progress)
     else:
         from .fast_nli import FastNLIScorer
 

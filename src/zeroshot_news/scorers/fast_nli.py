@@ -115,6 +115,11 @@ class FastNLIScorer(TokenizerMixin):
     """The ``nli`` backend's :class:`~.base.PairScorer` (``cfg`` validated: runtime and precision set)."""
 
     bi_encoder = False
+    RULE = "nli-entail-vs-contra"  # the scoring rule, part of the cache fingerprint
+
+    def _read_labels(self, label2id: dict[str, int]) -> None:
+        """The head ids the rule needs; refuses a model without them (subclasses: other rules)."""
+        self.entail_id, self.contra_id = entailment_ids(label2id)
 
     def __init__(self, cfg: ModelConfig, progress: bool = True, threads: int | None = None):
         from transformers import AutoConfig, AutoModelForSequenceClassification
@@ -125,9 +130,9 @@ class FastNLIScorer(TokenizerMixin):
         with loading(resolved):
             config = AutoConfig.from_pretrained(resolved.path, local_files_only=resolved.local,
                                                 trust_remote_code=False)
-        self.entail_id, self.contra_id = entailment_ids(dict(config.label2id))
+        self._read_labels(dict(config.label2id))
         self._load(cfg, AutoModelForSequenceClassification, progress)
-        self.fingerprint = model_fingerprint(cfg, resolved, "nli-entail-vs-contra")
+        self.fingerprint = model_fingerprint(cfg, resolved, self.RULE)
         # The weights alone (not max_length or the scoring rule): names exported graphs.
         self.weights_fingerprint = model_fingerprint(replace(cfg, max_length=0), resolved, "weights")
         torch = self._torch
