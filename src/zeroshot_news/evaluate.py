@@ -259,8 +259,9 @@ def evaluate(
         metrics["stance"][target] = stance_metrics(gold_labels, pred_labels, STANCE_CLASSES, cfg)
         half = halves.loc[sub.index].to_numpy(dtype=object)
         metrics["stance"][target]["halves"] = {
-            h: {k: v for k, v in classification_report(gold_labels[half == h], pred_labels[half == h],
-                                                       STANCE_CLASSES).items() if k != "per_class"}
+            h: ({k: v for k, v in classification_report(gold_labels[half == h], pred_labels[half == h],
+                                                        STANCE_CLASSES).items() if k != "per_class"}
+                if (half == h).any() else {"accuracy": None, "macro_f1": None, "support": 0})
             for h in ("tune", "test")}
         plots[f"confusion/stance_{target}.csv"] = pd.DataFrame({"actual": gold_labels, "predicted": pred_labels})
     # --- stance vs crowd gold (three classes)
