@@ -69,8 +69,12 @@ if len(table):
     ax = plot.set_index("run")[["ours_01", "published_01"]].plot.barh(figsize=(8, 0.6 * len(plot) + 1))
     ax.set_xlabel("headline metric (FNC-1 score / 100)")
     ax.set_xlim(0, 1)
-    plt.tight_layout()
-    plt.show()
+else:  # still a figure, saying why it is empty
+    fig, ax = plt.subplots(figsize=(6, 1))
+    ax.text(0.5, 0.5, "no benchmark results in this run", ha="center", va="center")
+    ax.axis("off")
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## Per-class F1
