@@ -2,9 +2,7 @@
 
 Tokenise once, length-grouped seeded batches with dynamic padding, AdamW without decay
 on biases / LayerNorm, linear warm-up + decay, bf16 autocast only where the CPU has
-native bf16, fp16 safetensors on disk. These are the ``train_nli`` recipe's helpers;
-``train_nli`` still carries its own copies (moving it onto this module changes its code
-deps in dvc.lock, i.e. a multi-hour retrain or a ``dvc commit``: left to the lead).
+native bf16, fp16 safetensors on disk. ``train_nli`` and ``train_stance`` both use them.
 """
 
 from __future__ import annotations

@@ -39,19 +39,26 @@ from typing import Any
 from ..config import NLITrainingConfig, add_config_args, config_from_args
 from ..io import write_json
 from ..loading import select_device
-from .card import model_card, save_model, write_plots
+from ..training import (
+    Encoded,
+    collate,
+    epoch_batches,
+    length_grouped_batches,
+    lr_factor,
+    make_optimizer,
+    save_model,
+    total_steps,
+)
+from ..training import native_bf16 as use_bf16
+from .card import model_card, write_plots
 from .data import (
     ALLOWED,
     LABEL2ID,
     LABELS,
-    Encoded,
     Pair,
     allowed_mask,
     blank_premises,
-    collate,
     encode,
-    epoch_batches,
-    length_grouped_batches,
     load_rte,
     nli_loss,
     read_pairs,
@@ -60,7 +67,7 @@ from .data import (
     training_pairs,
     weight_synthetic,
 )
-from .loop import TrainResult, build_model, evaluate, lr_factor, make_optimizer, predict, total_steps, train, use_bf16
+from .loop import TrainResult, build_model, evaluate, predict, train
 
 log = logging.getLogger(__name__)
 

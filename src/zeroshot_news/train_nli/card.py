@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -82,37 +79,3 @@ Overall accuracy {held["accuracy"]:.4f}, macro-F1 {held["macro_f1"]:.4f}.
 - NLI datasets carry annotation artefacts (hypothesis-only cues, negation = contradiction);
   the model inherits them.
 """
-
-
-def save_model(model, tokenizer, output_dir: Path | str, card: str) -> Path:
-    """Write fp16 safetensors + config + tokenizer + card via a temp dir and a rename."""
-    output_dir = Path(output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output_dir.parent / f".{output_dir.name}.tmp-{os.getpid()}"
-    old = output_dir.parent / f".{output_dir.name}.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        model.cpu().half().save_pretrained(tmp, safe_serialization=True)
-        # fp16 on disk, fp32 when loaded: from_pretrained follows config.json's dtype.
-        config_path = tmp / "config.json"
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-        for key in ("dtype", "torch_dtype"):
-            if key in config:
-                config[key] = "float32"
-        config.setdefault("dtype", "float32")
-        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        tokenizer.save_pretrained(tmp)
-        (tmp / "README.md").write_text(card, encoding="utf-8")
-        for f in tmp.iterdir():
-            f.chmod(0o644)  # safetensors writes 0600; the model is meant to be shared
-        if output_dir.exists():
-            output_dir.rename(old)
-        tmp.rename(output_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    finally:
-        model.float()
-    shutil.rmtree(old, ignore_errors=True)
-    return output_dir
-

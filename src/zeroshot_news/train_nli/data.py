@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..config import ConfigError, NLITrainingConfig
+from ..training import Encoded, encode_pairs
 
 # id order of the classification head; the nli scorer finds the ids by name.
 LABELS = ("contradiction", "entailment", "neutral")
@@ -133,61 +133,9 @@ def training_pairs(cfg: NLITrainingConfig, hypothesis_only: bool = False) -> tup
 # ---------------------------------------------------------------------------
 
 
-@dataclass
-class Encoded:
-    input_ids: list[list[int]]
-    token_type_ids: list[list[int]]
-
-    def lengths(self) -> np.ndarray:
-        return np.array([len(ids) for ids in self.input_ids])
-
-
 def encode(tokenizer, pairs: Sequence[Pair], max_length: int) -> Encoded:
     """Tokenize once, truncating the longer side first; padding happens per batch."""
-    enc = tokenizer([p.premise for p in pairs], [p.hypothesis for p in pairs], truncation="longest_first",
-                    max_length=max_length, padding=False)
-    return Encoded(enc["input_ids"], enc["token_type_ids"])
-
-
-def collate(encoded: Encoded, idx: Sequence[int], pad_id: int) -> dict[str, Any]:
-    """Pad one batch to its own longest pair (dynamic padding)."""
-    import torch
-
-    width = max(len(encoded.input_ids[i]) for i in idx)
-    ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
-    types = torch.zeros((len(idx), width), dtype=torch.long)
-    mask = torch.zeros((len(idx), width), dtype=torch.long)
-    for row, i in enumerate(idx):
-        n = len(encoded.input_ids[i])
-        ids[row, :n] = torch.tensor(encoded.input_ids[i])
-        types[row, :n] = torch.tensor(encoded.token_type_ids[i])
-        mask[row, :n] = 1
-    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask}
-
-
-def length_grouped_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
-                           pool: int = 50) -> list[np.ndarray]:
-    """Shuffled batches of similar-length pairs: shuffle, sort within pools of ``pool`` batches,
-    cut, shuffle the batch order. Randomness comes only from ``rng``, so the order is seeded."""
-    order = rng.permutation(len(lengths))
-    batches = []
-    for start in range(0, len(order), batch_size * pool):
-        chunk = order[start : start + batch_size * pool]
-        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, total_steps: int) -> Iterator[np.ndarray]:
-    """``total_steps`` batches over as many (partial) epochs as needed, each epoch reshuffled."""
-    rng = np.random.default_rng(seed)
-    done = 0
-    while done < total_steps:
-        for batch in length_grouped_batches(lengths, batch_size, rng):
-            if done == total_steps:
-                return
-            yield batch
-            done += 1
+    return encode_pairs(tokenizer, [p.premise for p in pairs], [p.hypothesis for p in pairs], max_length)
 
 
 # ---------------------------------------------------------------------------

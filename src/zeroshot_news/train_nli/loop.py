@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections import Counter
@@ -15,7 +14,9 @@ from tqdm import tqdm
 
 from ..config import NLITrainingConfig
 from ..loading import resolve_model
-from .data import LABEL2ID, LABELS, Pair, allowed_mask, collate, encode, epoch_batches, nli_loss
+from ..training import collate, epoch_batches, lr_factor, make_optimizer, total_steps
+from ..training import native_bf16 as use_bf16
+from .data import LABEL2ID, LABELS, Pair, allowed_mask, encode, nli_loss
 
 FREEZE_WORD_EMBEDDINGS = True  # see the package docstring; candidate for an NLITrainingConfig field
 LOSS_POINTS = 200  # about this many rows in plots/nli/loss.csv, whatever the run length
@@ -28,30 +29,6 @@ class TrainResult:
     final_loss: float
     seconds: float
     pairs_seen: int
-
-
-def lr_factor(step: int, total: int, warmup: int, schedule: str) -> float:
-    """Learning-rate multiplier: linear warm-up, then linear / cosine decay to 0, or constant."""
-    if step < warmup:
-        return (step + 1) / warmup
-    if schedule == "constant":
-        return 1.0
-    progress = (step - warmup) / max(1, total - warmup)
-    if schedule == "cosine":
-        return 0.5 * (1 + math.cos(math.pi * progress))
-    return max(0.0, 1 - progress)
-
-
-def use_bf16(device: str) -> bool:
-    """bf16 autocast on CUDA, and on CPUs with native bf16 (else it is slower, not faster)."""
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # private helpers: treat an older/newer torch as "no"
-        return False
 
 
 def build_model(base: str):
@@ -73,25 +50,9 @@ def build_model(base: str):
     return model, tokenizer
 
 
-def make_optimizer(model, cfg: NLITrainingConfig):
-    """AdamW; no weight decay on biases and LayerNorm weights (the usual BERT recipe)."""
-    import torch
-
-    decay, no_decay = [], []
-    for param in model.parameters():
-        if param.requires_grad:
-            (no_decay if param.ndim < 2 else decay).append(param)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=cfg.learning_rate)
-
-
 # ---------------------------------------------------------------------------
 # Train / predict / evaluate
 # ---------------------------------------------------------------------------
-
-
-def total_steps(n_pairs: int, batch_size: int, epochs: float) -> int:
-    return max(1, math.ceil(epochs * math.ceil(n_pairs / batch_size)))
 
 
 def train(model, tokenizer, pairs: Sequence[Pair], cfg: NLITrainingConfig, device: str,
@@ -107,7 +68,7 @@ def train(model, tokenizer, pairs: Sequence[Pair], cfg: NLITrainingConfig, devic
     weights = torch.tensor([p.weight for p in pairs], dtype=torch.float32)
     steps = total_steps(len(pairs), cfg.batch_size, cfg.epochs)
     warmup = round(cfg.warmup_ratio * steps)
-    optimizer = make_optimizer(model, cfg)
+    optimizer = make_optimizer(model, cfg.learning_rate, cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(s, steps, warmup, cfg.lr_schedule))
     autocast = use_bf16(device)
