@@ -15,7 +15,7 @@
 # # Error analysis against the dev gold
 # False positives and false negatives per topic label with their text and best passage,
 # the stance confusion per target, and the crowd-gold comparison. Reads the gold file,
-# the predictions and metrics/evaluation.json; nothing here runs a model.
+# the predictions and reports/evaluation.json (the full evaluation report); nothing here runs a model.
 
 # %%
 import json
@@ -34,7 +34,7 @@ articles = pd.read_parquet(ROOT / "data/processed/articles.parquet")
 topics = pd.read_parquet(ROOT / "data/predictions/topics.parquet")
 passages = pd.read_parquet(ROOT / "data/predictions/topic_passages.parquet")
 stance = pd.read_parquet(ROOT / "data/predictions/stance.parquet")
-metrics = json.loads((ROOT / "metrics/evaluation.json").read_text())
+metrics = json.loads((ROOT / "reports/evaluation.json").read_text())
 gold = gold.merge(articles[["path", "doc_id", "title"]], left_on="item_id", right_on="path")
 print(f"{len(gold)} gold items with predictions; missing: {metrics['gold']['missing']}")
 

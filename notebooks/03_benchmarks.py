@@ -15,8 +15,8 @@
 # # Public benchmarks against published numbers
 # Reads the committed benchmark results (`perf/results/*.json`, one file per
 # benchmark x backend, written by `python -m zeroshot_news benchmark` with
-# `max_items=null`) and the latest `metrics/benchmark.json` of this run. Nothing here
-# runs a model.
+# `max_items=null`) and this run's full reports, `reports/benchmark/<name>.json` (one per
+# `benchmark@<name>` stage). Nothing here runs a model.
 
 # %%
 import json
@@ -37,11 +37,10 @@ def get(metrics: dict, dotted: str):
 
 
 files = sorted((ROOT / "perf/results").glob("*.json"))
-latest = ROOT / "metrics/benchmark.json"
 # perf/results also holds throughput and memory runs: keep the accuracy benchmarks only.
 runs = [(f.stem, m) for f in files if "benchmark" in (m := json.loads(f.read_text()))]
-if latest.exists():
-    runs.append(("this run (metrics/benchmark.json)", json.loads(latest.read_text())))
+for latest in sorted((ROOT / "reports/benchmark").glob("*.json")):
+    runs.append((f"this run ({latest.stem})", json.loads(latest.read_text())))
 rows = []
 for name, m in runs:
     key = HEADLINE[m["benchmark"]]

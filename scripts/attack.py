@@ -127,7 +127,7 @@ def attacks(root: Path, marker: Path) -> list[Attack]:
         Attack("output is a folder", ["-o", "articles"], "rows.jsonl", 2, 1, ["--output"]),
         Attack("output parent is a file", ["-o", "afile/out.jsonl"], "rows.jsonl", 2, 1, ["--output"]),
         Attack("missing input", [], "nothing-here", 2, 1, ["does not exist"]),
-        Attack("no stance targets", ["stance.targets=[]"], "rows.jsonl", 2, 1, ["stance.targets"]),
+        Attack("no stance targets", ["~stance.targets"], "rows.jsonl", 2, 1, ["stance.targets"]),
         Attack("cache path under a file", ["cache.path=afile/c.sqlite"], "rows.jsonl", 2, 1, ["cache.path"]),
         Attack("unknown config key", ["+model.bogus=1"], "rows.jsonl", 2, 1, ["config error"]),
         Attack("bad config value", ["model.batch_size=0"], "rows.jsonl", 2, 1, ["model.batch_size"]),

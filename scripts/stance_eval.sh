@@ -19,11 +19,12 @@ for variant in default trained; do
   $PY -m zeroshot_news stance --articles "$art" --topics "$top" --stance "$d/stance.parquet" \
       --report "$d/stance_report.json" --params "$d/params.yaml"
   $PY -m zeroshot_news evaluate --topics "$top" --stance "$d/stance.parquet" --articles "$art" \
-      --removed "$rem" --quarantine "$qua" --sentences "$sen" --metrics "$d/evaluation.json" \
-      --plots-dir "$d/plots" --crowd-out "$d/crowd_stance.parquet" --params "$d/params.yaml"
+      --removed "$rem" --quarantine "$qua" --sentences "$sen" --metrics "$d/headline.json" \
+      --details "$d/evaluation.json" --plots-dir "$d/plots" --crowd-out "$d/crowd_stance.parquet" --params "$d/params.yaml"
 done
 # VAST test with the trained model (zero-shot topics reported as macro_f1_zero_shot).
 d="$OUT/vast_trained"; mkdir -p "$d"
-$PY -m zeroshot_news compose stance=trained benchmark=vast_trained -o "$d/params.yaml"
-$PY -m zeroshot_news benchmark --metrics "$d/benchmark.json" --predictions "$d/predictions.parquet" \
+$PY -m zeroshot_news compose stance=trained benchmark@benchmarks.vast=vast_trained -o "$d/params.yaml"
+$PY -m zeroshot_news benchmark --name vast --metrics "$d/headline.json" --details "$d/benchmark.json" \
+    --predictions "$d/predictions.parquet" \
     --plots-dir "$d/plots" --params "$d/params.yaml"

@@ -46,7 +46,8 @@ def main(stance_path: str, params: str, inputs: str, out_dir: str) -> None:
                         "--topics", str(inp / "topics.parquet"),
                         "--stance", str(d / "stance.parquet"), "--articles", str(inp / "articles.parquet"),
                         "--removed", str(inp / "removed.parquet"), "--quarantine", str(inp / "quarantine.parquet"),
-                        "--sentences", str(inp / "sentences.parquet"), "--metrics", str(d / "evaluation.json"),
+                        "--sentences", str(inp / "sentences.parquet"),
+                        "--metrics", str(d / "headline.json"), "--details", str(d / "evaluation.json"),
                         "--plots-dir", str(d / "plots"), "--crowd-out", str(d / "crowd.parquet"),
                         "--params", params], check=True)
         m = json.loads((d / "evaluation.json").read_text())["stance"]

@@ -83,7 +83,10 @@ def _plain(value: Any) -> Any:
 def section(cls: type, name: str, overrides: tuple[str, ...] = (), **fields: Any) -> Any:
     """Section ``name`` of the ``conf/`` composition as ``cls``, with ``fields`` replaced; parsed and
     validated like params.yaml (``fields`` may hold dataclasses, e.g. StanceTarget objects)."""
-    data = {**_composed(*overrides)[name], **{k: _plain(v) for k, v in fields.items()}}
+    composed = _composed(*overrides)
+    for part in name.split("."):  # a nested section, e.g. "benchmarks.vast"
+        composed = composed[part]
+    data = {**composed, **{k: _plain(v) for k, v in fields.items()}}
     return parse_section(cls, data, name)
 
 

@@ -149,7 +149,7 @@ def test_short_texts_are_classified_and_flagged(tmp_path, tiny_overrides):
 
 
 @pytest.mark.parametrize("override,message", [
-    ("stance.targets=[]", "stance.targets: at least one target"),
+    ("~stance.targets", "stance.targets: missing required key"),
     ("cache.path={afile}/cache.sqlite", "is a file"),
 ])
 def test_bad_config_fails_at_start(override, message, tmp_path, seed_folder, capsys):

@@ -49,10 +49,12 @@ def test_compose_overrides(override, key, value):
 
 
 def test_every_config_group_option_composes():
-    for group in ("corpus", "cleaning", "taxonomy", "stance", "model", "evaluation", "benchmark", "engine",
+    for group in ("corpus", "cleaning", "taxonomy", "stance", "model", "evaluation", "engine",
                   "nli_training"):
         for option in sorted((CONF / group).glob("*.yaml")):
             parse_config(compose_config(CONF, [f"{group}={option.stem}"]))
+    for option in sorted((CONF / "benchmark").glob("*.yaml")):  # placed per benchmark: benchmarks.<name>
+        parse_config(compose_config(CONF, [f"benchmark@benchmarks.{option.stem.split('_')[0]}={option.stem}"]))
 
 
 def test_unknown_override_is_a_config_error():
@@ -150,7 +152,10 @@ def test_stance_nli_reuses_the_model_group():
 def _options():
     for group in sorted(p for p in CONF.iterdir() if p.is_dir()):
         for option in sorted(group.glob("*.yaml")):
-            yield f"{group.name}={option.stem}"
+            if group.name == "benchmark":  # placed per benchmark: benchmarks.<name>
+                yield f"benchmark@benchmarks.{option.stem.split('_')[0]}={option.stem}"
+            else:
+                yield f"{group.name}={option.stem}"
 
 
 def _defaults_against(cls, data, key, found):
@@ -184,3 +189,40 @@ def test_schema_defaults_never_compete_with_conf(option):
     _defaults_against(Config, compose_config(CONF, [option]), "config", found)
     competing = [(key, default, conf) for key, default, conf in found if default != conf]
     assert not competing, f"schema defaults that disagree with conf/ ({option}): {competing}"
+
+
+# --- labels and targets keyed by name -----------------------------------------------
+
+
+def test_labels_and_targets_are_keyed_by_name_in_conf_order():
+    cfg = parse_config(compose_config(CONF, ["taxonomy.labels.military.threshold=0.6",
+                                             "stance.targets.taliban.aliases=[Taliban,Islamic Emirate]"]))
+    assert [(lab.name, lab.threshold) for lab in cfg.taxonomy.labels] == [
+        ("regional_security", 0.5), ("diplomacy", 0.5), ("military", 0.6)]
+    assert [t.name for t in cfg.stance.targets][-1] == "taliban"
+    assert cfg.stance.targets[-1].aliases == ["Taliban", "Islamic Emirate"]
+
+
+def test_a_label_can_be_added_by_override_and_comes_last():
+    cfg = parse_config(compose_config(CONF, ["+taxonomy.labels.economy={threshold: 0.5, descriptions: [the economy]}"]))
+    assert [lab.name for lab in cfg.taxonomy.labels][-1] == "economy"
+    assert cfg.taxonomy.labels[-1].descriptions == ["the economy"]
+
+
+def test_keyed_item_errors_name_the_key():
+    data = compose_config(CONF, [])
+    data["taxonomy"]["labels"]["military"]["name"] = "army"
+    with pytest.raises(ConfigError, match=r"taxonomy.labels.military.name: 'army' differs from its key"):
+        parse_config(data)
+    data = compose_config(CONF, [])
+    del data["taxonomy"]["labels"]["military"]["descriptions"]
+    with pytest.raises(ConfigError, match=r"taxonomy.labels.military.descriptions: missing required key"):
+        parse_config(data)
+    data = compose_config(CONF, [])
+    data["stance"]["targets"] = {}
+    with pytest.raises(ConfigError, match=r"stance.targets: at least one target"):
+        parse_config(data)
+    data = compose_config(CONF, [])
+    data["stance"]["targets"]["taliban"] = ["Taliban"]
+    with pytest.raises(ConfigError, match=r"stance.targets.taliban: expected a mapping"):
+        parse_config(data)

@@ -10,6 +10,7 @@ from zeroshot_news.evaluate import (
     crowd_article_labels,
     crowd_sentence_labels,
     evaluate,
+    headline,
     match_gold,
     split_tune_test,
     tune_thresholds,
@@ -97,6 +98,15 @@ def test_evaluate_end_to_end_small():
     assert halves["tune"]["support"] + halves["test"]["support"] == 8
     correct = sum(h["accuracy"] * h["support"] for h in halves.values())
     assert correct == pytest.approx(0.75 * 8)
+
+    # The headline (what `dvc exp show` shows) is a handful of numbers taken from the report.
+    top = headline(metrics)
+    assert top["topics"] == {"macro_f1": metrics["topics"]["macro_f1"], "macro_f1_ci": metrics["topics"]["macro_f1_ci"],
+                             "mean_ap": metrics["topics"]["mean_average_precision"], "f1": {"military": 0.75},
+                             "test_half_macro_f1": metrics["topics_tuned"]["test_macro_f1_configured"]}
+    assert top["stance"] == {"taliban": {"macro_f1": metrics["stance"]["taliban"]["macro_f1"],
+                                         "tune_macro_f1": halves["tune"]["macro_f1"]}}
+    assert top["stance_crowd"] == {"taliban": metrics["stance_crowd"]["taliban"]["macro_f1"]}
 
 
 def test_labels_and_targets_without_gold_are_reported_not_dropped(caplog):

@@ -29,7 +29,22 @@ from .conftest import REPO
 SRC = REPO / "src"
 PACKAGE = "zeroshot_news"
 PIPELINE = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))
-STAGES = PIPELINE["stages"]
+
+
+def _expand(stages: dict) -> dict:
+    """``foreach`` stages as DVC expands them: ``name@item`` with ``${item}`` substituted."""
+    out = {}
+    for name, stage in stages.items():
+        if "foreach" not in stage:
+            out[name] = stage
+            continue
+        for item in stage["foreach"]:
+            text = yaml.safe_dump(stage["do"]).replace("${item}", str(item))
+            out[f"{name}@{item}"] = yaml.safe_load(text)
+    return out
+
+
+STAGES = _expand(PIPELINE["stages"])
 CLI_ENTRY = [PACKAGE, f"{PACKAGE}.__main__"]
 
 
@@ -128,7 +143,9 @@ def test_every_path_in_a_cmd_is_declared(name):
     _, args = stage_command(stage)
     declared = (_paths(stage.get("deps")) + _paths(stage.get("outs")) + _paths(stage.get("metrics"))
                 + _paths(stage.get("plots")))
-    values = [a for a in args if not a.startswith("-")]
+    # Every option's value is a path, except these (names, not files).
+    values = [a for prev, a in zip(["", *args], args, strict=False)
+              if not a.startswith("-") and prev not in ("--name",)]
     assert values, f"stage {name!r}: its cmd passes no paths"
     undeclared = [v for v in values if not covered(v, declared)]
     assert not undeclared, f"stage {name!r}: cmd paths missing from deps/outs/metrics: {undeclared}"

@@ -214,5 +214,5 @@ def test_stance_trained_composes_the_default_targets_with_the_stance_model():
     assert trained.stance_model().name_or_path == "models/stance-minilm"
     assert trained.stance.targets == default.stance.targets
     assert trained.stance.templates == {c: [f"[{c}] {{}}"] for c in ("favor", "against", "neutral")}
-    bench = default_config("benchmark=vast_trained", "stance=trained").benchmark
+    bench = default_config("benchmark@benchmarks.vast=vast_trained", "stance=trained").benchmarks["vast"]
     assert bench.name == "vast" and bench.related_threshold == 0.0 and bench.neutral_margin == 0.0

@@ -277,6 +277,35 @@ def evaluate(
     return metrics, plots
 
 
+def headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """What a researcher compares across experiments (``dvc exp show``, ``dvc metrics diff``):
+    topic macro-F1 with its CI, mean AP, the test half and per-label F1; stance macro-F1 per
+    target (whole gold and the tune half that chooses variants) and on the crowd gold. The
+    full report (precision, recall, supports, distributions) is written beside it."""
+    out: dict[str, Any] = {}
+    topics = metrics.get("topics")
+    if topics:
+        out["topics"] = {
+            "macro_f1": topics["macro_f1"], "macro_f1_ci": topics["macro_f1_ci"],
+            "mean_ap": topics["mean_average_precision"],
+            "f1": {label: m["f1"] for label, m in topics["per_label"].items()},
+        }
+        if "topics_tuned" in metrics:
+            out["topics"]["test_half_macro_f1"] = metrics["topics_tuned"]["test_macro_f1_configured"]
+    stance = {}
+    for target, m in metrics.get("stance", {}).items():
+        stance[target] = {"macro_f1": m["macro_f1"]}
+        tune = m.get("halves", {}).get("tune")
+        if tune:
+            stance[target]["tune_macro_f1"] = tune["macro_f1"]
+    if stance:
+        out["stance"] = stance
+    crowd = {target: m["macro_f1"] for target, m in metrics.get("stance_crowd", {}).items()}
+    if crowd:
+        out["stance_crowd"] = crowd
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m zeroshot_news evaluate", description=__doc__)
     ap.add_argument("--topics", required=True, help="input: topic predictions (parquet)")
@@ -285,7 +314,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--removed", required=True, help="input: articles removed by cleaning (parquet)")
     ap.add_argument("--quarantine", required=True, help="input: records quarantined by ingest (parquet)")
     ap.add_argument("--sentences", required=True, help="input: crowd-annotated sentences (parquet)")
-    ap.add_argument("--metrics", required=True, help="output: metrics (JSON)")
+    ap.add_argument("--metrics", required=True, help="output: the headline metrics (JSON; see headline())")
+    ap.add_argument("--details", required=True, help="output: the full evaluation report (JSON)")
     ap.add_argument("--plots-dir", required=True, help="output: confusion and precision-recall tables (CSV)")
     ap.add_argument("--crowd-out", required=True, help="output: the derived crowd stance gold (parquet)")
     add_config_args(ap)
@@ -308,7 +338,8 @@ def main(argv: list[str] | None = None) -> None:
                 f">={cfg.evaluation.crowd_min_votes} <0 against, else neutral_or_none; article: more against "
                 "than favor sentences -> against, more favor -> favor, else neutral_or_none",
     }
-    write_json(metrics, args.metrics)
+    write_json(metrics, args.details)
+    write_json(headline(metrics), args.metrics)
     out = Path(args.plots_dir)
     for name, frame in plots.items():
         with atomic_path(out / name) as tmp:

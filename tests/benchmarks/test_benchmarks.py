@@ -101,7 +101,7 @@ def _cfg(name: str, folder, **kw) -> BenchmarkConfig:
     stance = {"related_threshold": 0.5, "neutral_margin": 0.0}
     defaults = {"agnews": {"labels": AG_LABELS}, "fnc1": {"templates": FNC_TEMPLATES, **stance},
                 "vast": {"templates": VAST_TEMPLATES, **stance}}[name]
-    return section(BenchmarkConfig, "benchmark", (f"benchmark={name}",), path=str(folder),
+    return section(BenchmarkConfig, f"benchmarks.{name}", (), path=str(folder),
                    **{"max_items": None, **defaults, **kw})
 
 
@@ -317,13 +317,17 @@ def _params(tmp_path, overrides: list[str]):
 
 
 def test_main_writes_metrics_predictions_and_confusion(tmp_path, fnc_dir, tiny_nli):
-    params, _ = _params(tmp_path, ["+benchmark=fnc1" if not _has_benchmark_default() else "benchmark=fnc1",
-                                   f"benchmark.path={fnc_dir}", "model=nli", f"model.name_or_path={tiny_nli}",
+    params, _ = _params(tmp_path, [f"benchmarks.fnc1.path={fnc_dir}", "model=nli", f"model.name_or_path={tiny_nli}",
                                    "model.max_length=64", f"cache.path={tmp_path / 'scores.sqlite'}"])
     out = tmp_path / "out"
-    main(["--params", str(params), "--metrics", str(out / "m.json"), "--predictions", str(out / "p.parquet"),
+    main(["--params", str(params), "--name", "fnc1", "--metrics", str(out / "m.json"),
+          "--details", str(out / "d.json"), "--predictions", str(out / "p.parquet"),
           "--plots-dir", str(out / "plots"), "--no-progress"])
-    metrics = json.loads((out / "m.json").read_text())
+    headline = json.loads((out / "m.json").read_text())
+    metrics = json.loads((out / "d.json").read_text())
+    # The headline is what `dvc exp show` compares: a few numbers, all from the full report.
+    assert headline == {"n_items": 4, "relative_score": metrics["fnc_score"]["relative_score"],
+                        "macro_f1": metrics["macro_f1"]}
     assert metrics["benchmark"] == "fnc1" and metrics["model"]["backend"] == "nli"
     assert metrics["model"]["name_or_path"] == str(tiny_nli) and metrics["n_items"] == 4
     assert metrics["reference"]["value"] == 75.20 and "timing" not in metrics  # run-only: printed, not written
@@ -333,19 +337,22 @@ def test_main_writes_metrics_predictions_and_confusion(tmp_path, fnc_dir, tiny_n
     assert list(confusion.columns) == ["actual", "predicted"] and len(confusion) == 4
 
 
-def test_run_benchmark_needs_a_benchmark_section():
-    data = compose_config("conf", [])
-    data.pop("benchmark", None)
-    with pytest.raises(ConfigError, match="benchmark"):
-        run_benchmark(parse_config(data))
+def test_run_benchmark_names_the_configured_ones():
+    cfg = parse_config(compose_config("conf", []))
+    with pytest.raises(ConfigError, match=r"benchmarks.sst2: no such benchmark .*'agnews', 'fnc1', 'vast'"):
+        run_benchmark(cfg, "sst2")
 
 
-@pytest.mark.parametrize("name", ["agnews", "fnc1", "vast"])
-def test_shipped_benchmark_configs_compose(name):
-    group = "benchmark" if _has_benchmark_default() else "+benchmark"
-    cfg = parse_config(compose_config("conf", [f"{group}={name}"]))
-    assert cfg.benchmark is not None and cfg.benchmark.name == name
+def test_every_benchmark_is_configured_side_by_side_on_its_whole_test_set():
+    cfg = parse_config(compose_config("conf", []))
+    assert {k: b.name for k, b in cfg.benchmarks.items()} == {"agnews": "agnews", "fnc1": "fnc1", "vast": "vast"}
+    # Sampling is an override (`benchmarks.fnc1.max_items=2000`), not the default.
+    assert all(b.max_items is None for b in cfg.benchmarks.values())
 
 
-def _has_benchmark_default() -> bool:
-    return "benchmark" in compose_config("conf", [])
+def test_one_benchmark_config_can_be_swapped_by_group_override():
+    cfg = parse_config(compose_config("conf", ["benchmark@benchmarks.vast=vast_trained",
+                                               "benchmarks.fnc1.max_items=10"]))
+    assert cfg.benchmarks["vast"].templates == {"pro": ["[favor] {}"], "con": ["[against] {}"],
+                                                "neutral": ["[neutral] {}"]}
+    assert cfg.benchmarks["fnc1"].max_items == 10 and cfg.benchmarks["agnews"].max_items is None

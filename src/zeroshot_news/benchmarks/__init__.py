@@ -1,12 +1,15 @@
 """Public benchmarks run with the project's own zero-shot setup (no training on them).
 
-    python -m zeroshot_news benchmark --metrics M.json --predictions P.parquet --plots-dir DIR [overrides...]
+    python -m zeroshot_news benchmark --name agnews --metrics M.json --details D.json \
+        --predictions P.parquet --plots-dir DIR [overrides...]
 
-``benchmark.name`` picks AG News (topic), FNC-1 (headline-body stance) or VAST (stance
-toward a free-text topic); ``benchmark.scorer`` picks the configured topic model
+``--name`` picks one section of ``benchmarks`` (conf/config.yaml: agnews, fnc1, vast);
+its ``name`` field picks the runner: AG News (topic), FNC-1 (headline-body stance) or
+VAST (stance toward a free-text topic). Its ``scorer`` picks the configured topic model
 (``model``) or the stance model (``stance.model``, falling back to ``model``). Writes
-the metrics with the published reference number next to them, per-item predictions
-with gold labels, and an (actual, predicted) table for DVC's confusion plot.
+the headline metrics (what ``dvc exp show`` compares), the full report with the published
+reference number next to it, per-item predictions with gold labels, and an (actual,
+predicted) table for DVC's confusion plot.
 """
 
 from __future__ import annotations
@@ -31,16 +34,16 @@ log = logging.getLogger(__name__)
 MODULES: dict[str, ModuleType] = {"agnews": agnews, "fnc1": fnc1, "vast": vast}
 
 
-def benchmark_section(cfg: Config) -> BenchmarkConfig:
-    if cfg.benchmark is None:
-        raise ConfigError("benchmark: no benchmark section; compose one, e.g. "
-                          "`python -m zeroshot_news compose benchmark=agnews -o params.yaml`")
-    return cfg.benchmark
+def benchmark_section(cfg: Config, name: str) -> BenchmarkConfig:
+    if name not in cfg.benchmarks:
+        raise ConfigError(f"benchmarks.{name}: no such benchmark (configured: {sorted(cfg.benchmarks)}); "
+                          "conf/config.yaml places each one, e.g. `benchmark@benchmarks.vast: vast`")
+    return cfg.benchmarks[name]
 
 
-def run_benchmark(cfg: Config, progress: bool = True) -> tuple[dict, pd.DataFrame]:
-    """Run the configured benchmark: (metrics incl. model, reference and timing, predictions)."""
-    bench = benchmark_section(cfg)
+def run_benchmark(cfg: Config, name: str, progress: bool = True) -> tuple[dict, pd.DataFrame]:
+    """Run one configured benchmark: (metrics incl. model, reference and timing, predictions)."""
+    bench = benchmark_section(cfg, name)
     model_cfg = cfg.model if bench.scorer == "model" else cfg.stance_model()
     # The on-disk score cache pays off for a cross-encoder (each pair is a forward pass);
     # a bi-encoder scores whole passage x hypothesis grids here (millions of cheap pairs
@@ -95,11 +98,28 @@ def summary(metrics: dict) -> str:
 # Machine- and history-dependent: printed, never written to the metrics file, so the
 # same inputs and params give the same metrics bytes.
 RUN_ONLY_KEYS = ("timing", "score_cache")
+# Per runner, the numbers compared across experiments (the rest stays in the details).
+HEADLINE_KEYS = {"agnews": ("accuracy", "macro_f1", "zero_shot_accuracy"),
+                 "fnc1": ("fnc_score.relative_score", "macro_f1"),
+                 "vast": ("macro_f1_zero_shot", "macro_f1_all")}
 
 
-def write_outputs(metrics: dict, predictions: pd.DataFrame, metrics_path: str, predictions_path: str,
-                  plots_dir: str) -> None:
-    write_json({k: v for k, v in metrics.items() if k not in RUN_ONLY_KEYS}, metrics_path)
+def headline(metrics: dict) -> dict:
+    """The few numbers ``dvc exp show`` should show for one benchmark, plus its size."""
+    out = {"n_items": metrics["n_items"]}
+    for key in HEADLINE_KEYS[metrics["benchmark"]]:
+        value: object = metrics
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            out[key.split(".")[-1]] = value
+    return out
+
+
+def write_outputs(metrics: dict, predictions: pd.DataFrame, metrics_path: str, details_path: str,
+                  predictions_path: str, plots_dir: str) -> None:
+    write_json({k: v for k, v in metrics.items() if k not in RUN_ONLY_KEYS}, details_path)
+    write_json(headline(metrics), metrics_path)
     write_parquet(predictions, predictions_path)
     with atomic_path(Path(plots_dir) / "confusion.csv") as tmp:
         confusion_frame(predictions["gold"], predictions["predicted"]).to_csv(tmp, index=False)
@@ -108,15 +128,17 @@ def write_outputs(metrics: dict, predictions: pd.DataFrame, metrics_path: str, p
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m zeroshot_news benchmark", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--metrics", required=True, help="output: metrics (JSON)")
+    ap.add_argument("--name", required=True, help="which section of `benchmarks` to run (agnews, fnc1, vast)")
+    ap.add_argument("--metrics", required=True, help="output: the headline metrics (JSON)")
+    ap.add_argument("--details", required=True, help="output: the full report, with the reference (JSON)")
     ap.add_argument("--predictions", required=True, help="output: per-item predictions with gold labels (parquet)")
     ap.add_argument("--plots-dir", required=True, help="output: confusion.csv for DVC's confusion plot")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_config_args(ap)
     args = ap.parse_intermixed_args(argv)
-    metrics, predictions = run_benchmark(config_from_args(args), progress=not args.no_progress)
-    write_outputs(metrics, predictions, args.metrics, args.predictions, args.plots_dir)
+    metrics, predictions = run_benchmark(config_from_args(args), args.name, progress=not args.no_progress)
+    write_outputs(metrics, predictions, args.metrics, args.details, args.predictions, args.plots_dir)
     log.info("%s", summary(metrics))
 
 
-__all__ = ["MODULES", "main", "run_benchmark"]
+__all__ = ["MODULES", "headline", "main", "run_benchmark"]

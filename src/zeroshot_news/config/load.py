@@ -2,7 +2,7 @@
 
 Every stage and the CLI go through :func:`load_params` / :func:`compose_config` and
 :func:`parse_config`, so a bad key or value fails before any data is read, with a
-message naming the full key path (``stance.targets[2].aliases``). :func:`add_config_args`
+message naming the full key path (``stance.targets.taliban.aliases``). :func:`add_config_args`
 and :func:`config_from_args` give every command the same two ways in: ``--params
 params.yaml`` (what DVC runs) or Hydra overrides composed from ``--config-dir``.
 """
@@ -50,6 +50,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key}: must be one of {list(args)}, got {value!r}")
         return value
     if origin is list:
+        if isinstance(value, dict) and _named(args[0]):
+            return [_convert(args[0], v, f"{key}.{name}") for name, v in _keyed_items(value, key)]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{key}: expected a list, got {type(value).__name__}")
         return [_convert(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
@@ -76,6 +78,25 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a string, got {value!r}")
         return value
     raise TypeError(f"unsupported config type {tp!r} at {key}")  # a bug in this module
+
+
+def _named(tp: Any) -> bool:
+    """A dataclass with a ``name`` field: its lists may be written as mappings keyed by name."""
+    return dataclasses.is_dataclass(tp) and any(f.name == "name" for f in dataclasses.fields(tp))
+
+
+def _keyed_items(value: dict, key: str) -> list[tuple[str, Any]]:
+    """``{military: {...}, diplomacy: {...}}`` -> [(name, {name: ..., ...})] in the mapping's
+    order (the YAML order: labels and targets keep a deterministic order). Keying by name
+    lets an override, a diff or a plot name the item: ``taxonomy.labels.military.threshold``."""
+    items = []
+    for name, body in value.items():
+        if not isinstance(body, dict):
+            raise ConfigError(f"{key}.{name}: expected a mapping, got {type(body).__name__}")
+        if "name" in body and body["name"] != name:
+            raise ConfigError(f"{key}.{name}.name: {body['name']!r} differs from its key {name!r}")
+        items.append((str(name), {"name": str(name), **body}))
+    return items
 
 
 def _build(cls: type, data: Any, key: str) -> Any:

@@ -559,7 +559,8 @@ class Config:
     nli_training: NLITrainingConfig
     cache: CacheConfig
     engine: EngineConfig
-    benchmark: BenchmarkConfig | None = None  # an optional group
+    # The public benchmarks by name (conf/config.yaml places each `benchmark/` option here).
+    benchmarks: dict[str, BenchmarkConfig]
     stance_training: StanceTrainingConfig | None = None  # only the train_stance stage reads it
 
     def __post_init__(self) -> None:

@@ -11,6 +11,7 @@ and scale 20 moves p from 0.12 to 0.88 over cos 0.15-0.35. Thresholds are per la
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,6 +29,10 @@ class EmbeddingScorer(TokenizerMixin):
     """The ``embedding`` backend's :class:`~.base.PairScorer`."""
 
     bi_encoder = True
+    # Passage vectors kept in memory (least recently used dropped first): topic and stance
+    # embed the same passages within one `classify` run, and the second pass should not
+    # re-encode them. 20,000 x 384 float32 = 31 MB at most.
+    recent_size = 20_000
 
     def __init__(self, cfg: ModelConfig, progress: bool = True):
         from transformers import AutoModel
@@ -37,16 +42,22 @@ class EmbeddingScorer(TokenizerMixin):
             cfg, resolved, f"cal={cfg.calibration_center},{cfg.calibration_scale}"
         )
         self._cache: dict[str, np.ndarray] = {}
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def passage_budget(self, hypotheses: Sequence[str]) -> int:
         return self.max_length - self.tokenizer.num_special_tokens_to_add(pair=False)
 
     def embed(self, texts: Sequence[str], desc: str = "embed", remember: bool = False) -> np.ndarray:
         """L2-normalised embeddings, each distinct text encoded once per call. ``remember``
-        keeps them for later calls (hypotheses: few, reused); passages are not kept, so
-        memory does not grow with the corpus (the on-disk cache covers re-runs)."""
+        keeps them for good (hypotheses: few, reused); passages only stay among the last
+        ``recent_size``, so memory does not grow with the corpus (the on-disk cache covers
+        re-runs)."""
         fresh: dict[str, np.ndarray] = {}
-        todo = sorted({t for t in texts if t not in self._cache})
+        for t in texts:
+            if t in self._recent and t not in self._cache:
+                fresh[t] = self._recent[t]
+                self._recent.move_to_end(t)
+        todo = sorted({t for t in texts if t not in self._cache and t not in fresh})
         if todo:
             lengths = self.count_tokens(todo)
             batches = list(length_sorted_batches(lengths, self.cfg.batch_size, self.cfg.max_batch_tokens))
@@ -64,6 +75,11 @@ class EmbeddingScorer(TokenizerMixin):
                         fresh[text] = vec
         if remember:
             self._cache.update(fresh)
+        else:
+            for text in todo:
+                self._recent[text] = fresh[text]
+            while len(self._recent) > self.recent_size:
+                self._recent.popitem(last=False)
         if not texts:
             return np.zeros((0, 1), np.float32)
         return np.stack([fresh[t] if t in fresh else self._cache[t] for t in texts])

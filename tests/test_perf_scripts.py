@@ -1,0 +1,38 @@
+"""The perf/ scripts stay runnable: each prints its numbers on a small CPU run (no timing asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def _run(script: str, *args: str) -> str:
+    return subprocess.run([sys.executable, str(REPO / "perf" / script), *args], cwd=REPO, check=True,
+                          capture_output=True, text=True, timeout=900).stdout
+
+
+def test_gpu_script_runs_on_cpu(tmp_path):
+    out = tmp_path / "gpu.json"
+    _run("gpu.py", "--device", "cpu", "--quick", "--json", str(out))
+    rows = json.loads(out.read_text())
+    assert [r["what"] for r in rows] == ["topic stage x1", "stance stage x1", "nli fp32 128 tokens",
+                                         "nli fp32 512 tokens"]
+    assert rows[0]["articles"] == 20 and rows[0]["passages"] > 0
+    assert all(r["wall_s"] > 0 for r in rows) and rows[2]["pairs"] == 64
+    assert "gpu_util_mean" not in rows[0]  # no nvidia-smi sampling on a CPU run
+
+
+def test_cold_start_script_times_classify(tmp_path):
+    out = tmp_path / "cold.json"
+    printed = _run("cold_start.py", "--n", "3", "--repeats", "1", "--importtime", "5", "--json", str(out))
+    (row,) = json.loads(out.read_text())
+    assert row["items"] == 3 and row["wall_s_median"] > 0 and row["peak_rss_mb"] > 100
+    assert "slowest imports" in printed
