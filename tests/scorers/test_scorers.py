@@ -49,6 +49,21 @@ def test_embedding_calibration_is_the_documented_logistic(tiny_encoder):
     assert identical[0, 0] == pytest.approx(1.0, abs=1e-5)
 
 
+def test_embedding_reuses_recent_passage_vectors_within_a_bound(tiny_encoder, monkeypatch):
+    """classify's stance pass embeds the passages its topic pass just embedded: not again."""
+    scorer = build_scorer(_cfg("embedding", tiny_encoder), progress=False)
+    first = scorer.embed(PASSAGES)
+    calls = []
+    forward = scorer.model.forward
+    monkeypatch.setattr(scorer.model, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k))
+    assert np.array_equal(scorer.embed(PASSAGES[::-1]), first[::-1]) and not calls
+    scorer.recent_size = 2  # the oldest are dropped: memory stays bounded
+    scorer.embed(["one new passage", "another new passage"])
+    assert len(scorer._recent) == 2 and calls
+    calls.clear()
+    assert np.allclose(scorer.embed(PASSAGES[:1]), first[:1], atol=1e-6) and calls  # re-encoded, same vector
+
+
 def test_nli_matches_transformers_zero_shot_pipeline(tiny_nli):
     from transformers import pipeline
 
