@@ -64,6 +64,23 @@ def test_embedding_reuses_recent_passage_vectors_within_a_bound(tiny_encoder, mo
     assert np.allclose(scorer.embed(PASSAGES[:1]), first[:1], atol=1e-6) and calls  # re-encoded, same vector
 
 
+def test_split_is_remembered_per_text_and_budget(tiny_encoder, monkeypatch):
+    """Topic and stance split the same article with the same budget: segmented once."""
+    from zeroshot_news.scorers import base
+
+    scorer = build_scorer(_cfg("embedding", tiny_encoder), progress=False)
+    calls = []
+    real = base.split_passages
+    monkeypatch.setattr(base, "split_passages", lambda *a, **k: calls.append(1) or real(*a, **k))
+    text = "Russia held military exercises. The talks begin in Moscow. " * 20
+    first = scorer.split(text, HYPOTHESES, 1)
+    assert scorer.split(text, ["another hypothesis"], 1) == first and len(calls) == 1  # same budget
+    assert len(first) > 1 and scorer.split(text, HYPOTHESES, 0) != first and len(calls) == 2  # other overlap
+    scorer.split_memo_size = 1
+    scorer.split("Another article.", HYPOTHESES, 1)
+    assert len(scorer._split_memo) == 1
+
+
 def test_nli_matches_transformers_zero_shot_pipeline(tiny_nli):
     from transformers import pipeline
 

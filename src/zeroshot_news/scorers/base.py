@@ -9,6 +9,7 @@ share model loading (``..loading``), tokenizer-based passage splitting
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -116,10 +117,26 @@ class TokenizerMixin:
     def passage_budget(self, hypotheses: Sequence[str]) -> int:
         raise NotImplementedError
 
+    # Recent splits, kept so that topic and stance (which split the same articles with the
+    # same budget within one `classify` run) segment each article once: sentence
+    # segmentation is most of a short text's non-model time. Bounded: oldest dropped.
+    split_memo_size = 4096
+
     def split(self, text: str, hypotheses: Sequence[str], overlap: int,
               segment: Segmenter | None = None) -> list[Passage]:
-        return split_passages(text, self.passage_budget(hypotheses), self.count_tokens,
-                              self.cut_tokens, overlap, segment)
+        budget = self.passage_budget(hypotheses)
+        if segment is not None:
+            return split_passages(text, budget, self.count_tokens, self.cut_tokens, overlap, segment)
+        memo = self.__dict__.setdefault("_split_memo", OrderedDict())
+        key = (text, budget, overlap)
+        if key in memo:
+            memo.move_to_end(key)
+            return list(memo[key])
+        passages = split_passages(text, budget, self.count_tokens, self.cut_tokens, overlap)
+        memo[key] = tuple(passages)  # Passage is frozen: sharing is safe
+        while len(memo) > self.split_memo_size:
+            memo.popitem(last=False)
+        return passages
 
     def lead(self, text: str, hypotheses: Sequence[str]) -> list[Passage]:
         """The article's first tokens as one passage (passages.mode=lead).
