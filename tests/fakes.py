@@ -101,6 +101,7 @@ class BagOfWordsEncoder(KeywordScorer):
     Counts how many texts it encodes, so tests can assert what was (not) re-encoded."""
 
     fingerprint = "bag-of-words"
+    encoder_fingerprint = "bag-of-words"
     bi_encoder = True
 
     def __init__(self, dim: int = 256, budget: int = 30):

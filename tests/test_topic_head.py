@@ -47,7 +47,7 @@ def synthetic_corpus(n: int = 240, seed: int = 0) -> tuple[pd.DataFrame, np.ndar
 
 def synthetic_config():
     return default_config(
-        "taxonomy.labels=[{name: military, threshold: 0.5, descriptions: [troops]}]",
+        "~taxonomy.labels", "+taxonomy.labels={military: {threshold: 0.5, descriptions: [troops]}}",
         "taxonomy.background=[football, market, film]",
         "self_train.positive_fraction=0.15", "self_train.negative_fraction=0.6", "self_train.C=3.0",
         "stance.restrict_to_topics=[]",
@@ -144,8 +144,8 @@ def test_a_new_label_never_re_encodes_a_passage(tmp_path):
         first = inner.encoded
         assert first > len(articles)  # passages + descriptions were encoded once
         wider = default_config(
-            "taxonomy.labels=[{name: military, threshold: 0.5, descriptions: [troops]},"
-            " {name: sport, threshold: 0.5, descriptions: [football league]}]",
+            "~taxonomy.labels", "+taxonomy.labels={military: {threshold: 0.5, descriptions: [troops]},"
+            " sport: {threshold: 0.5, descriptions: [football league]}}",
             "taxonomy.background=[football, market, film]", "stance.restrict_to_topics=[]")
         head2 = train_head(articles, encoder, wider, progress=False)
         classify_topics(articles, encoder, wider.taxonomy, wider.topic, wider.passages, progress=False, head=head2)

@@ -105,27 +105,23 @@ def check_output(output: Path, input_path: Path) -> None:
 
 def build_records(articles: pd.DataFrame, topics: pd.DataFrame, stance: pd.DataFrame) -> list[dict[str, Any]]:
     """One JSON-ready record per article, in input order."""
-    topics_by_doc = {d: g for d, g in topics.groupby("doc_id", sort=False)}
-    stance_by_doc = {d: g for d, g in stance.groupby("doc_id", sort=False)}
-    records = []
-    for doc_id, source_id in zip(articles["doc_id"], articles["source_id"], strict=True):
-        t = topics_by_doc.get(doc_id, topics.iloc[:0])
-        s = stance_by_doc.get(doc_id, stance.iloc[:0])
-        records.append({
-            "id": source_id,
-            "doc_id": doc_id,
-            "topics": {row.label: row.score for row in t.itertuples()},
-            "topic_labels": [row.label for row in t.itertuples() if row.predicted],
-            "stance": {
-                row.target: {
-                    "label": row.label,
-                    "scores": None if row.label == "none" else
-                    {"favor": row.favor, "against": row.against, "neutral": row.neutral},
-                }
-                for row in s.itertuples()
-            },
-        })
-    return records
+    # Plain dicts and lists, not per-document DataFrame groups: a short input's records cost
+    # milliseconds, not most of a second.
+    topic_scores: dict[str, dict[str, float]] = {}
+    topic_labels: dict[str, list[str]] = {}
+    for doc_id, label, score, predicted in zip(topics["doc_id"], topics["label"], topics["score"],
+                                               topics["predicted"], strict=True):
+        topic_scores.setdefault(doc_id, {})[label] = score
+        if predicted:
+            topic_labels.setdefault(doc_id, []).append(label)
+    stances: dict[str, dict[str, Any]] = {}
+    for row in stance[["doc_id", "target", "label", "favor", "against", "neutral"]].itertuples(index=False):
+        scores = None if row.label == "none" else {"favor": row.favor, "against": row.against,
+                                                    "neutral": row.neutral}
+        stances.setdefault(row.doc_id, {})[row.target] = {"label": row.label, "scores": scores}
+    return [{"id": source_id, "doc_id": doc_id, "topics": topic_scores.get(doc_id, {}),
+             "topic_labels": topic_labels.get(doc_id, []), "stance": stances.get(doc_id, {})}
+            for doc_id, source_id in zip(articles["doc_id"], articles["source_id"], strict=True)]
 
 
 def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
@@ -150,7 +146,7 @@ def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
         shared = topic_scorer
     else:  # the head reads the encoder's vectors; stance scores pairs with the same (cached) model
         topic_scorer = build_encoder(cfg.model, progress=progress, cache=cfg.cache)
-        check_head(head, [lab.name for lab in cfg.taxonomy.labels], topic_scorer.fingerprint)
+        check_head(head, [lab.name for lab in cfg.taxonomy.labels], topic_scorer.encoder_fingerprint)
         shared = topic_scorer
     topics = classify_topics(articles, topic_scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress,
                              head=head).topics

@@ -47,7 +47,7 @@ def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = Tr
     labels, background = label_embeddings(encoder, cfg)
     signal = contrast(emb, labels, background)
     st = cfg.self_train
-    head = fit_head(emb, signal, [lab.name for lab in cfg.taxonomy.labels], encoder.fingerprint,
+    head = fit_head(emb, signal, [lab.name for lab in cfg.taxonomy.labels], encoder.encoder_fingerprint,
                     rounds=st.rounds, positive_fraction=st.positive_fraction,
                     negative_fraction=st.negative_fraction, C=st.C, seed=st.seed, max_iter=st.max_iter)
     head.info["pool_articles"] = len(articles)

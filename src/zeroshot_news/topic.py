@@ -151,7 +151,7 @@ class TopicWorker:
             self.scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
         else:
             self.scorer = build_encoder(cfg.model, progress=progress, cache=cfg.cache)
-            check_head(head, [lab.name for lab in cfg.taxonomy.labels], self.scorer.fingerprint)
+            check_head(head, [lab.name for lab in cfg.taxonomy.labels], self.scorer.encoder_fingerprint)
 
     def __call__(self, chunk: pd.DataFrame) -> dict[str, pd.DataFrame]:
         cfg = self.cfg

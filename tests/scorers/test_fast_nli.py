@@ -101,7 +101,7 @@ def test_onnx_runtime_matches_torch_and_exports_once(tiny_nli, tmp_path):
 def test_interrupted_export_leaves_no_graph(tiny_nli, tmp_path, monkeypatch):
     from zeroshot_news.scorers import onnx_runtime
 
-    def killed(model, folder, names):
+    def killed(model, folder, names, output):
         (folder / "model.onnx").write_bytes(b"half")
         raise KeyboardInterrupt
 

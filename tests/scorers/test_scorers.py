@@ -54,8 +54,8 @@ def test_embedding_reuses_recent_passage_vectors_within_a_bound(tiny_encoder, mo
     scorer = build_scorer(_cfg("embedding", tiny_encoder), progress=False)
     first = scorer.embed(PASSAGES)
     calls = []
-    forward = scorer.model.forward
-    monkeypatch.setattr(scorer.model, "forward", lambda *a, **k: calls.append(1) or forward(*a, **k))
+    encode = scorer._encode
+    monkeypatch.setattr(scorer, "_encode", lambda batch: calls.append(1) or encode(batch))
     assert np.array_equal(scorer.embed(PASSAGES[::-1]), first[::-1]) and not calls
     scorer.recent_size = 2  # the oldest are dropped: memory stays bounded
     scorer.embed(["one new passage", "another new passage"])

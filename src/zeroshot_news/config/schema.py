@@ -185,28 +185,31 @@ class ModelConfig:
     # see scorers/embedding.py.
     calibration_center: float | None = None
     calibration_scale: float | None = None
-    # NLI backend only (required there). torch: eager PyTorch. onnx: ONNX Runtime on CPU
-    # (graph exported once into export_dir; fp32 scores equal torch's to ~1e-6, faster on
-    # CPU). auto: onnx when the device is the CPU, torch (bf16 autocast) on a GPU.
+    # Every backend (required). torch: eager PyTorch. onnx: ONNX Runtime on CPU (graph
+    # exported once into export_dir; fp32 scores equal torch's to ~1e-6, faster on CPU, and
+    # for the embedding backend no torch/transformers import at start-up). auto: onnx when
+    # the device is the CPU, torch (bf16 autocast for cross-encoders) on a GPU.
     runtime: Literal["torch", "onnx", "auto"] | None = None
     # fp32 is exact. int8 (dynamic quantisation) and bf16 (torch CPU autocast) are
-    # measured opt-in modes that move scores; see perf/README.md.
+    # measured opt-in modes of the cross-encoders that move scores; see perf/README.md.
     precision: Literal["fp32", "int8", "bf16"] | None = None
     export_dir: str | None = None
 
-    NLI_ONLY = ("runtime", "precision", "export_dir")
+    RUNTIME = ("runtime", "precision", "export_dir")
     EMBEDDING_ONLY = ("calibration_center", "calibration_scale")
 
     def validate(self, key: str) -> None:
         # The stance backend is a cross-encoder too: it runs like the nli backend.
-        mine, other = ((self.NLI_ONLY, self.EMBEDDING_ONLY) if self.backend in ("nli", "stance")
-                       else (self.EMBEDDING_ONLY, self.NLI_ONLY))
+        mine = self.RUNTIME + (self.EMBEDDING_ONLY if self.backend == "embedding" else ())
+        other = () if self.backend == "embedding" else self.EMBEDDING_ONLY
         for name in mine:
             if getattr(self, name) is None:
                 raise ConfigError(f"{key}.{name}: required by the {self.backend} backend")
         for name in other:
             if getattr(self, name) is not None:
                 raise ConfigError(f"{key}.{name}: not an option of the {self.backend} backend (remove it)")
+        if self.backend == "embedding" and self.precision != "fp32":
+            raise ConfigError(f"{key}.precision: the embedding backend runs fp32 only")
         if self.runtime == "onnx" and self.device not in ("auto", "cpu"):
             raise ConfigError(f"{key}.runtime: onnx runs on the CPU; use device=cpu/auto, or runtime=torch on GPU")
         if self.runtime in ("onnx", "auto") and self.precision == "bf16":

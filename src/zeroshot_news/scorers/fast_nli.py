@@ -154,7 +154,8 @@ class FastNLIScorer(TokenizerMixin):
                 log.warning("model.runtime=onnx runs on the CPU although %s is available", self.device)
                 self.device = "cpu"
             names = ["input_ids", "attention_mask"] + (["token_type_ids"] if self.template.has_types else [])
-            folder = exported_graph(self.model, cfg.export_dir, self.weights_fingerprint, self.precision, names)
+            model = self.model
+            folder = exported_graph(lambda: model, cfg.export_dir, self.weights_fingerprint, self.precision, names)
             self.onnx = OnnxLogits(folder, names, threads or torch.get_num_threads())
             self.model = self.model.to("meta")  # free the torch weights; the config stays
             # What computed the score: weights + runtime + the verified export itself.

@@ -25,7 +25,9 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,8 +48,9 @@ def _require(module: str):
                           f"onnxscript), or set model.runtime=torch: {exc}") from exc
 
 
-def _export(model, folder: Path, input_names: list[str]) -> None:
-    """torch model -> folder/model.onnx (+ external weights), dynamic batch and length."""
+def _export(model, folder: Path, input_names: list[str], output: str = "logits") -> None:
+    """torch model -> folder/model.onnx (+ external weights), dynamic batch and length; the
+    graph's one output is the model output's ``output`` field (logits, last_hidden_state)."""
     import torch
 
     _require("onnxscript")
@@ -61,7 +64,7 @@ def _export(model, folder: Path, input_names: list[str]) -> None:
 
         def forward(self, input_ids, attention_mask, token_type_ids=None):
             extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+            return getattr(self.inner(input_ids=input_ids, attention_mask=attention_mask, **extra), output)
 
     positions = int(getattr(model.config, "max_position_embeddings", 512))
     batch = torch.export.Dim("batch", min=1, max=4096)
@@ -73,7 +76,7 @@ def _export(model, folder: Path, input_names: list[str]) -> None:
     with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(chatter):
         warnings.simplefilter("ignore")
         program = torch.onnx.export(Logits(model.float().cpu().eval()), (), kwargs=example, dynamo=True,
-                                    input_names=input_names, output_names=["logits"],
+                                    input_names=input_names, output_names=[output],
                                     dynamic_shapes={name: {0: batch, 1: length} for name in input_names},
                                     external_data=True, verbose=False)
         program.save(str(folder / GRAPH), external_data=True)
@@ -163,17 +166,19 @@ def _build_atomically(final: Path, build) -> Path:
     return final
 
 
-def exported_graph(model, export_dir: str, fingerprint: str, precision: str, input_names: list[str]) -> Path:
-    """The ONNX folder for these weights and precision, exporting (and quantising) on first use."""
+def exported_graph(load_model: Callable[[], Any], export_dir: str, fingerprint: str, precision: str,
+                   input_names: list[str], output: str = "logits") -> Path:
+    """The ONNX folder for these weights and precision, exporting (and quantising) on first use.
+    ``load_model`` returns the torch model; it is called only when an export must be made."""
     root = Path(export_dir)
-    fp32 = _build_atomically(root / f"{fingerprint}-fp32", lambda d: _export(model, d, input_names))
+    fp32 = _build_atomically(root / f"{fingerprint}-fp32", lambda d: _export(load_model(), d, input_names, output))
     if precision == "fp32":
         return fp32
     return _build_atomically(root / f"{fingerprint}-{precision}", lambda d: _quantize(fp32, d))
 
 
 class OnnxLogits:
-    """Callable: numpy int64 inputs (in ``input_names`` order) -> float32 logits."""
+    """Callable: numpy int64 inputs (in ``input_names`` order) -> the graph's float32 output."""
 
     def __init__(self, folder: Path, input_names: list[str], threads: int | None = None):
         ort = _require("onnxruntime")
