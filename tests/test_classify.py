@@ -196,3 +196,21 @@ def test_classify_reads_the_pipelines_params_by_default(tmp_path, seed_folder):
                  "--no-progress"]) == 0
     (record,) = _read(out)
     assert record["topic_labels"] == []  # params.yaml's thresholds, not conf/'s 0.5
+
+
+def test_classify_runs_from_any_folder_with_the_projects_config_and_paths(tmp_path, seed_folder, tiny_encoder,
+                                                                         monkeypatch):
+    """Outside the repository: the project is found (this checkout), its conf/ composed, and
+    relative config paths (cache, ONNX exports) land in the project, not the working folder."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    out = elsewhere / "o.jsonl"
+    assert _run(["classify", str(seed_folder), "-o", str(out), "--no-progress", f"model.name_or_path={tiny_encoder}",
+                 "model.max_length=128", f"cache.path={tmp_path / 'c.sqlite'}", "self_train.rounds=0"]) == 0
+    assert len(_read(out)) == 1 and sorted(p.name for p in elsewhere.iterdir()) == ["o.jsonl"]
+
+
+def test_a_project_without_conf_is_refused(tmp_path, seed_folder, capsys):
+    assert _run(["classify", str(seed_folder), "-o", str(tmp_path / "o.jsonl"), "--project", str(tmp_path)]) == 2
+    assert "--project" in capsys.readouterr().err and not (tmp_path / "o.jsonl").exists()

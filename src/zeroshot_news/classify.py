@@ -23,7 +23,17 @@ from typing import Any
 import pandas as pd
 
 from .clean import clean
-from .config import ColumnMapping, Config, ConfigError, SourceConfig, add_config_args, config_from_args
+from .config import (
+    DEFAULT_CONFIG_DIR,
+    ColumnMapping,
+    Config,
+    ConfigError,
+    SourceConfig,
+    add_config_args,
+    anchor_paths,
+    config_from_args,
+    find_project,
+)
 from .ingest import ingest
 from .io import atomic_path, write_jsonl
 from .scorers import build_encoder, build_scorer, resolve_model
@@ -164,8 +174,23 @@ def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
 
 
 def project_root(args: argparse.Namespace) -> Path:
-    """The project whose configuration is used: the folder of --params, or above --config-dir."""
-    return Path(args.params).parent if args.params else Path(args.config_dir).parent
+    """The project whose configuration, models, head and cache are used: --project, else the
+    folder of --params, else the folder above --config-dir, else the nearest folder with
+    conf/config.yaml at or above the working directory, else this package's own checkout."""
+    if args.project:
+        root = Path(args.project)
+        if not (root / "conf" / "config.yaml").is_file():
+            raise ConfigError(f"--project: {str(root)!r} has no conf/config.yaml")
+        return root.resolve()
+    if args.params:
+        return Path(args.params).resolve().parent
+    if args.config_dir != str(DEFAULT_CONFIG_DIR):
+        return Path(args.config_dir).resolve().parent
+    found = find_project()
+    if found is None:
+        raise ConfigError("no project found (no conf/config.yaml here or above, and this package is not a "
+                          "checkout); pass --project DIR or --params FILE")
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,24 +205,30 @@ def main(argv: list[str] | None = None) -> int:
                          "- writes JSON Lines to stdout")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     ap.add_argument("--head", type=Path,
-                    help=f"the self-trained topic head (default: the pipeline's, {PIPELINE_HEAD} in the project "
-                         "that holds --params or --config-dir); ignored with self_train.rounds=0 or a "
-                         "non-embedding model")
+                    help=f"the self-trained topic head (default: the pipeline's, {PIPELINE_HEAD} in the "
+                         "project); ignored with self_train.rounds=0 or a non-embedding model")
+    ap.add_argument("--project", type=Path,
+                    help="the project folder (conf/, params.yaml, models/, the score cache); default: the "
+                         "nearest one at or above the working directory, else this package's checkout. "
+                         "Relative paths in the config are read against it, so classify runs from anywhere")
     add_config_args(ap)
     args = ap.parse_intermixed_args(argv)
+    root = project_root(args)
+    if args.config_dir == str(DEFAULT_CONFIG_DIR):
+        args.config_dir = str(root / DEFAULT_CONFIG_DIR)
     # The pipeline's current configuration (params.yaml, what `dvc repro` / `dvc exp apply`
     # left) when no overrides are given; overrides compose conf/ instead.
-    default_params = Path(args.config_dir).parent / "params.yaml"
+    default_params = root / "params.yaml"
     if not args.params and not args.overrides and default_params.exists():
         args.params = str(default_params)
     # Config first: a bad config fails here, before any model or data is loaded.
-    cfg = config_from_args(args, compose_by_default=True)
+    cfg = anchor_paths(config_from_args(args, compose_by_default=True), root)
     log.info("config: %s", args.params or f"{args.config_dir} composed with {args.overrides}")
     source = input_source(args.input)
     check_output(args.output, args.input)
 
     resolve_model(cfg.model.name_or_path)  # a bad or unsafe model fails before anything else is read
-    head = read_head(args.head or project_root(args) / PIPELINE_HEAD) if cfg.uses_topic_head else None
+    head = read_head(args.head or root / PIPELINE_HEAD) if cfg.uses_topic_head else None
     result = run_classify(cfg, source, progress=not args.no_progress, head=head)
     records = result["records"]
     for row in result["quarantine"].itertuples():

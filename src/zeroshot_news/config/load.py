@@ -183,6 +183,39 @@ def load_config(params: Path | str = DEFAULT_PARAMS) -> Config:
     return parse_config(load_params(params))
 
 
+def find_project(start: Path | str | None = None) -> Path | None:
+    """The project a command outside the repository should use: the nearest folder at or
+    above ``start`` (default: the working directory) with ``conf/config.yaml``, else the
+    checkout this package is installed from (an editable install), else None."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "conf" / "config.yaml").is_file():
+            return folder
+    checkout = Path(__file__).resolve().parents[3]  # src/zeroshot_news/config/load.py -> repo
+    return checkout if (checkout / "conf" / "config.yaml").is_file() else None
+
+
+def anchor_paths(cfg: Config, root: Path | str) -> Config:
+    """Relative paths of ``cfg`` (cache, ONNX exports, model folders) read against the project
+    ``root`` instead of the working directory, so a command run anywhere uses the project's
+    models and cache. ``package:`` and hub ids are left alone."""
+    from dataclasses import replace
+
+    root = Path(root).resolve()
+
+    def under_root(path: str) -> str:
+        return path if Path(path).is_absolute() else str(root / path)
+
+    def model(m: ModelConfig) -> ModelConfig:
+        local = not Path(m.name_or_path).is_absolute() and (root / m.name_or_path).exists()
+        return replace(m, name_or_path=str(root / m.name_or_path) if local else m.name_or_path,
+                       export_dir=under_root(m.export_dir) if m.export_dir else m.export_dir)
+
+    stance = cfg.stance if cfg.stance.model is None else replace(cfg.stance, model=model(cfg.stance.model))
+    return replace(cfg, model=model(cfg.model), stance=stance,
+                   cache=replace(cfg.cache, path=under_root(cfg.cache.path)))
+
+
 def for_workers(cfg: Config) -> Config:
     """Make relative paths absolute, so worker processes (Ray actors) that may start in
     another folder load the same model and cache."""
