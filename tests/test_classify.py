@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -104,7 +105,17 @@ def test_module_help_runs():
     assert "classify" in out and "compose" in out
     out = subprocess.run([sys.executable, "-m", "zeroshot_news", "classify", "--help"], capture_output=True,
                          text=True, check=True).stdout
-    assert "--output" in out
+    assert "--output" in out and out.startswith("usage: python -m zeroshot_news classify ")
+
+
+def test_help_names_the_program_as_it_was_called():
+    script = Path(sys.executable).parent / "zeroshot-news"  # the console script of `pip install -e .`
+    if not script.exists():
+        pytest.skip("console script not installed in this environment")
+    out = subprocess.run([str(script), "topic", "--help"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("usage: zeroshot-news topic ")
+    out = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True).stdout
+    assert "Run `zeroshot-news COMMAND --help`" in out
 
 
 def test_a_head_for_another_encoder_is_refused(seed_folder, tmp_path, tiny_overrides, capsys):

@@ -194,9 +194,7 @@ def project_root(args: argparse.Namespace) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m zeroshot_news classify",
-        description="Classify a folder of native-format articles or a .csv/.jsonl file.",
+    ap = argparse.ArgumentParser(description="Classify a folder of native-format articles or a .csv/.jsonl file.",
         epilog="Overrides use Hydra syntax, e.g. model=nli taxonomy=security stance.none_rule=relevance",
     )
     ap.add_argument("input", type=Path, help="folder of native-format .txt files, or a .csv / .jsonl file")

@@ -331,7 +331,7 @@ def log_report(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news clean", description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--input", required=True, help="input: ingested articles (parquet)")
     ap.add_argument("--articles", required=True, help="output: kept articles (parquet)")
     ap.add_argument("--removed", required=True, help="output: removed articles with the reason (parquet)")

@@ -17,6 +17,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from .config import ConfigError
 
@@ -54,8 +55,7 @@ def compose(argv: list[str]) -> None:
     from .config import compose_config, dump_params, parse_config
     from .io import atomic_path
 
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news compose",
-                                 description="Compose conf/ (with overrides) into params.yaml form.")
+    ap = argparse.ArgumentParser(description="Compose conf/ (with overrides) into params.yaml form.")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=nli")
     ap.add_argument("--config-dir", default="conf")
     ap.add_argument("--output", "-o", help="write here instead of stdout")
@@ -75,13 +75,21 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
 
 
+def invoked_as(argv0: str) -> str:
+    """How the user called the program, for usage lines: ``python -m zeroshot_news`` or the
+    console script's name (``zeroshot-news``)."""
+    name = Path(argv0).name
+    return "python -m zeroshot_news" if name in ("__main__.py", "-m", "-c", "") else name
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    prog = invoked_as(sys.argv[0])
     ap = argparse.ArgumentParser(
-        prog="python -m zeroshot_news",
+        prog=prog,
         description="Zero-shot topic and stance classification of security news.",
         epilog="Commands:\n" + "\n".join(f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items())
-        + "\n\nRun `python -m zeroshot_news COMMAND --help` for a command's options.",
+        + f"\n\nRun `{prog} COMMAND --help` for a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -94,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     args = ap.parse_args(argv)
     setup_logging("WARNING" if args.quiet else args.log_level)
+    # Each command's parser takes its usage name from argv[0] (argparse's default prog).
+    argv0, sys.argv[0] = sys.argv[0], f"{prog} {args.command}"
     try:
         code = command_function(args.command)(args.args)
     except ConfigError as exc:
@@ -104,5 +114,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         log.error("no space left on device: %s", exc.filename or exc)
         sys.exit(EXIT_NO_SPACE)
+    finally:
+        sys.argv[0] = argv0
     if code:
         sys.exit(code)

@@ -307,7 +307,7 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news evaluate", description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--topics", required=True, help="input: topic predictions (parquet)")
     ap.add_argument("--stance", required=True, help="input: stance predictions (parquet)")
     ap.add_argument("--articles", required=True, help="input: cleaned articles, to match gold items (parquet)")

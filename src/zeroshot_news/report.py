@@ -106,7 +106,7 @@ def notebooks(folder: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news report", description=__doc__,
+    ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--root", type=Path, default=Path("."), help="run folder with data/ and metrics/ (default: .)")
     ap.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="notebook folder (default: notebooks)")

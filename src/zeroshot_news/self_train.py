@@ -55,7 +55,7 @@ def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = Tr
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news self_train", description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--articles", required=True, help="input: the unlabeled pool, cleaned articles (parquet)")
     ap.add_argument("--head", required=True, help="output: the topic head (JSON)")
     ap.add_argument("--report", required=True, help="output: stage metrics (JSON)")

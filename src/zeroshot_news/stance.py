@@ -189,7 +189,7 @@ class StanceWorker:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news stance", description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--articles", required=True, help="input: cleaned articles (parquet)")
     ap.add_argument("--topics", required=True, help="input: topic predictions, for stance.restrict_to_topics")
     ap.add_argument("--stance", required=True, help="output: one row per article x target (parquet)")

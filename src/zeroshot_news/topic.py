@@ -161,7 +161,7 @@ class TopicWorker:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news topic", description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--articles", required=True, help="input: cleaned articles (parquet)")
     ap.add_argument("--topics", required=True, help="output: one row per article x label (parquet)")
     ap.add_argument("--passages", required=True, help="output: the passages that were scored (parquet)")

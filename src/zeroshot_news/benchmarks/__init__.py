@@ -126,7 +126,7 @@ def write_outputs(metrics: dict, predictions: pd.DataFrame, metrics_path: str, d
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news benchmark", description=__doc__,
+    ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--name", required=True, help="which section of `benchmarks` to run (agnews, fnc1, vast)")
     ap.add_argument("--metrics", required=True, help="output: the headline metrics (JSON)")

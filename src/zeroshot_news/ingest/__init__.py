@@ -178,7 +178,7 @@ def log_report(report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news ingest", description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--articles", required=True, help="output: one row per ingested article (parquet)")
     ap.add_argument("--sentences", required=True, help="output: crowd-annotated sentences (parquet)")
     ap.add_argument("--quarantine", required=True, help="output: every rejected record with its reason (parquet)")

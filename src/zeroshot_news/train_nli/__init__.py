@@ -108,7 +108,7 @@ def run(cfg: NLITrainingConfig, metrics_path: Path | str, plots_dir: Path | str,
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news train_nli", description=__doc__,
+    ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="e.g. python -m zeroshot_news train_nli --metrics /tmp/m.json --plots-dir "
                                         "/tmp/p nli_training.max_train_pairs=20000 nli_training.output_dir=/tmp/m")

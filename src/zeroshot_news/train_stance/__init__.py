@@ -344,7 +344,7 @@ def run(cfg: StanceTrainingConfig, metrics_path: Path | str, plots_dir: Path | s
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m zeroshot_news train_stance", description=__doc__,
+    ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="e.g. python -m zeroshot_news train_stance --metrics /tmp/m.json --plots-dir "
                                         "/tmp/p stance_training.max_train_items=200 stance_training.output_dir=/tmp/m")
