@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train_stance": ("zeroshot_news.train_stance:main", "stage: fine-tune the stance cross-encoder on VAST train"),
     "classify": ("zeroshot_news.classify:main", "ingest -> clean -> topic -> stance on any articles, to JSONL"),
     "report": ("zeroshot_news.report:main", "execute the notebooks in notebooks/ headless on a run's outputs"),
+    "annotate": ("zeroshot_news.annotate:main", "gold for a new label: Label Studio export / import"),
 }
 
 

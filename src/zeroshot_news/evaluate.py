@@ -205,7 +205,11 @@ def evaluate(
     wide_score = topics.pivot(index="doc_id", columns="label", values="score")
     wide_pred = topics.pivot(index="doc_id", columns="label", values="predicted")
     g = gold[gold["doc_id"].isin(wide_score.index)].reset_index(drop=True)
-    topic_labels = [lab for lab in labels if lab in g.columns]
+    # An empty cell means "not annotated for this label" (e.g. a label added later and
+    # annotated on a sample, `annotate import`): such a label is evaluated on its own
+    # annotated items (topics_partial), the fully annotated ones jointly.
+    topic_labels = [lab for lab in labels if lab in g.columns and (g[lab] != "").all()]
+    partial_labels = [lab for lab in labels if lab in g.columns and lab not in topic_labels]
     # A configured label or target without gold is reported, never dropped silently.
     unevaluated: dict[str, Any] = {}
     for lab in (lab for lab in labels if lab not in g.columns):
@@ -219,6 +223,13 @@ def evaluate(
         log.warning("evaluate: %s has no gold (%s); it is predicted but not evaluated", key, info)
     if unevaluated:
         metrics["unevaluated"] = unevaluated
+    for lab in partial_labels:
+        sub = g[g[lab] != ""]
+        y = sub[[lab]].astype(int).to_numpy()
+        metrics.setdefault("topics_partial", {})[lab] = topic_metrics(
+            y, wide_score.loc[sub["doc_id"], [lab]].to_numpy(dtype=float),
+            wide_pred.loc[sub["doc_id"], [lab]].to_numpy(dtype=bool).astype(int), [lab], cfg)["per_label"][lab] | {
+                "items": len(sub)}
     if topic_labels and len(g):
         y_true = g[topic_labels].astype(int).to_numpy()
         scores = wide_score.loc[g["doc_id"], topic_labels].to_numpy(dtype=float)
@@ -292,6 +303,8 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
         }
         if "topics_tuned" in metrics:
             out["topics"]["test_half_macro_f1"] = metrics["topics_tuned"]["test_macro_f1_configured"]
+    for label, m in metrics.get("topics_partial", {}).items():  # labels annotated on a sample only
+        out.setdefault("topics", {}).setdefault("f1", {})[label] = m["f1"]
     stance = {}
     for target, m in metrics.get("stance", {}).items():
         stance[target] = {"macro_f1": m["macro_f1"]}
