@@ -249,3 +249,26 @@ def test_sentence_segmentations_are_remembered(tmp_path, monkeypatch, seed_text)
     assert again == want
     assert calls == [n_paragraphs, 1]  # nothing for the re-run, only the new paragraph after an edit
     assert edited[:-1] == want[:-1] or edited[0] == want[0]
+
+
+def test_a_bi_encoder_scores_from_cached_vectors_without_encoding_again(tmp_path, tiny_encoder, monkeypatch):
+    """self_train embeds the corpus; stance then scores the same passages: no second encoding,
+    and the very same numbers as scoring without the cache."""
+    from zeroshot_news.scorers import build_encoder
+
+    from ..fakes import model_config
+
+    cfg = model_config("embedding", tiny_encoder, device="cpu", max_length=64, runtime="torch")
+    passages = ["Troops crossed the border at dawn.", "Ministers met in Geneva.", "A quiet day."]
+    hypotheses = ["This text is about the military.", "This text is about diplomacy."]
+    plain = build_encoder(cfg, progress=False).score(passages, hypotheses)
+    inner = build_encoder(cfg, progress=False)
+    cached = CachedScorer(inner, ScoreCache(tmp_path / "c.sqlite"))
+    cached.embed(passages)
+    encoded = []
+    real = inner._encode
+    monkeypatch.setattr(inner, "_encode", lambda batch: encoded.append(list(batch)) or real(batch))
+    inner._recent.clear()  # only the on-disk cache may answer
+    scores = cached.score(passages, hypotheses)
+    assert np.array_equal(scores, plain)
+    assert all(text in hypotheses for batch in encoded for text in batch)  # hypotheses only

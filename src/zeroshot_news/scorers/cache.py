@@ -496,8 +496,12 @@ class CachedScorer:
         for rows, cols in self._missing_groups(~found):
             for start in range(0, len(rows), self.chunk_passages):
                 r = rows[start:start + self.chunk_passages]
-                sub = np.asarray(self.scorer.score([u_p[i] for i in r], [u_h[j] for j in cols], **inner_kw),
-                                 dtype=np.float64)
+                if self.bi_encoder:  # the passages' vectors come from (and go to) the cache
+                    sub = np.asarray(self.scorer.score_embedded(self.embed([u_p[i] for i in r]),
+                                                                [u_h[j] for j in cols]), dtype=np.float64)
+                else:
+                    sub = np.asarray(self.scorer.score([u_p[i] for i in r], [u_h[j] for j in cols], **inner_kw),
+                                     dtype=np.float64)
                 self.inner_calls += 1
                 if sub.shape != (len(r), len(cols)):
                     raise ValueError(f"inner scorer returned {sub.shape}, expected {(len(r), len(cols))}")

@@ -174,6 +174,16 @@ class EmbeddingScorer(TokenizerMixin):
 
     def score(self, passages: Sequence[str], hypotheses: Sequence[str], truncate: bool = False) -> np.ndarray:
         # Passages and hypotheses are encoded apart, each within max_length: truncate changes nothing.
-        cos = self.similarity(passages, hypotheses)
+        return self._calibrate(self.similarity(passages, hypotheses))
+
+    def score_embedded(self, passage_vectors: np.ndarray, hypotheses: Sequence[str]) -> np.ndarray:
+        """``score`` for passages already embedded (e.g. vectors from the score cache): the
+        same numbers, without encoding the passages again."""
+        if not len(passage_vectors) or not hypotheses:
+            return np.zeros((len(passage_vectors), len(hypotheses)), dtype=np.float64)
+        hyp = self.embed(hypotheses, remember=True).astype(np.float64)
+        return self._calibrate(np.asarray(passage_vectors, dtype=np.float32).astype(np.float64) @ hyp.T)
+
+    def _calibrate(self, cos: np.ndarray) -> np.ndarray:
         z = self.cfg.calibration_scale * (cos - self.cfg.calibration_center)
         return 1.0 / (1.0 + np.exp(-z))
