@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -14,14 +15,25 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture
+def articles(tmp_path, seed_text) -> Path:
+    """Cleaned-articles input for the scripts (a fresh clone has no data/processed before `make run`)."""
+    paragraphs = [p for p in seed_text.split("\n\n") if len(p.split()) > 5]
+    rows = [{"doc_id": f"d{i:03d}", "title": f"Report {i}", "body": "\n\n".join(paragraphs[i % 3:] or paragraphs)}
+            for i in range(24)]
+    path = tmp_path / "articles.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    return path
+
+
 def _run(script: str, *args: str) -> str:
     return subprocess.run([sys.executable, str(REPO / "perf" / script), *args], cwd=REPO, check=True,
                           capture_output=True, text=True, timeout=900).stdout
 
 
-def test_gpu_script_runs_on_cpu(tmp_path):
+def test_gpu_script_runs_on_cpu(tmp_path, articles):
     out = tmp_path / "gpu.json"
-    _run("gpu.py", "--device", "cpu", "--quick", "--json", str(out))
+    _run("gpu.py", "--device", "cpu", "--quick", "--articles", str(articles), "--json", str(out))
     rows = json.loads(out.read_text())
     assert [r["what"] for r in rows] == ["topic stage x1", "stance stage x1", "nli fp32 128 tokens",
                                          "nli fp32 512 tokens"]
@@ -30,9 +42,10 @@ def test_gpu_script_runs_on_cpu(tmp_path):
     assert "gpu_util_mean" not in rows[0]  # no nvidia-smi sampling on a CPU run
 
 
-def test_cold_start_script_times_classify(tmp_path):
+def test_cold_start_script_times_classify(tmp_path, articles):
     out = tmp_path / "cold.json"
-    printed = _run("cold_start.py", "--n", "3", "--repeats", "1", "--importtime", "5", "--json", str(out))
+    printed = _run("cold_start.py", "--n", "3", "--repeats", "1", "--importtime", "5", "--articles", str(articles),
+                   "--json", str(out))
     (row,) = json.loads(out.read_text())
     assert row["items"] == 3 and row["wall_s_median"] > 0 and row["peak_rss_mb"] > 100
     assert "slowest imports" in printed
