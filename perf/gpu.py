@@ -94,8 +94,6 @@ def run_stages(args: argparse.Namespace, work: Path) -> list[dict]:
     for stage in ("topic", "stance"):
         cmd = [sys.executable, "-m", "zeroshot_news", "-q", stage, "--params", str(params),
                *stage_argv(stage, work, articles)]
-        if stage == "topic":
-            cmd += ["--head", str(REPO / "models/topic_head.json")]
         with GpuSampler(args.device != "cpu") as gpu:
             start = time.perf_counter()
             subprocess.run(cmd, cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
