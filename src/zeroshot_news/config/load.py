@@ -218,17 +218,8 @@ def anchor_paths(cfg: Config, root: Path | str) -> Config:
 
 def for_workers(cfg: Config) -> Config:
     """Make relative paths absolute, so worker processes (Ray actors) that may start in
-    another folder load the same model and cache."""
-    from dataclasses import replace
-
-    def model(m: ModelConfig) -> ModelConfig:
-        path = Path(m.name_or_path)
-        return replace(m, name_or_path=str(path.resolve())) if path.exists() else m
-
-    stance = cfg.stance if cfg.stance.model is None else replace(cfg.stance, model=model(cfg.stance.model))
-    cache = replace(cfg.cache, path=str(Path(cfg.cache.path).resolve()))
-    return replace(cfg, model=model(cfg.model), stance=stance, cache=cache)
-
+    another folder load the same model, exports and cache."""
+    return anchor_paths(cfg, Path.cwd())
 
 
 # ---------------------------------------------------------------------------
