@@ -103,7 +103,12 @@ def test_evaluate_end_to_end_small():
     top = headline(metrics)
     assert top["topics"] == {"macro_f1": metrics["topics"]["macro_f1"], "macro_f1_ci": metrics["topics"]["macro_f1_ci"],
                              "mean_ap": metrics["topics"]["mean_average_precision"], "f1": {"military": 0.75},
-                             "test_half_macro_f1": metrics["topics_tuned"]["test_macro_f1_configured"]}
+                             "test_half_macro_f1": metrics["topics_tuned"]["test_macro_f1_configured"],
+                             "tune_half_macro_f1": metrics["topics_tuned"]["tune_macro_f1_configured"],
+                             "tune_half_mean_ap": metrics["topics_tuned"]["tune_mean_ap"]}
+    # The halves' F1 are the F1 of the configured predictions on each half.
+    tuned = metrics["topics_tuned"]
+    assert 0.0 <= tuned["tune_macro_f1_configured"] <= 1.0 and 0.0 < tuned["tune_mean_ap"] <= 1.0
     assert top["stance"] == {"taliban": {"macro_f1": metrics["stance"]["taliban"]["macro_f1"],
                                          "tune_macro_f1": halves["tune"]["macro_f1"]}}
     assert top["stance_crowd"] == {"taliban": metrics["stance_crowd"]["taliban"]["macro_f1"]}

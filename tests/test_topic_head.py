@@ -9,7 +9,8 @@ import yaml
 from sklearn.metrics import average_precision_score
 
 from zeroshot_news.config import ConfigError
-from zeroshot_news.self_train import train_head
+from zeroshot_news.gold import load_gold, match_gold, split_tune_test
+from zeroshot_news.self_train import gold_targets, train_few_shot_head, train_head, tune_half_of
 from zeroshot_news.topic import classify_topics
 from zeroshot_news.topic_head import (
     PIPELINE_HEAD,
@@ -17,6 +18,7 @@ from zeroshot_news.topic_head import (
     contrast,
     dump_head,
     fit_head,
+    fit_head_on_labels,
     pseudo_labels,
     read_head,
     zero_shot_marker,
@@ -45,13 +47,27 @@ def synthetic_corpus(n: int = 240, seed: int = 0) -> tuple[pd.DataFrame, np.ndar
     return pd.DataFrame(rows), np.array(y)
 
 
+def _synthetic_overrides() -> tuple[str, ...]:
+    return ("~taxonomy.labels", "+taxonomy.labels={military: {threshold: 0.5, descriptions: [troops]}}",
+            "taxonomy.background=[football, market, film]",
+            "self_train.positive_fraction=0.15", "self_train.negative_fraction=0.6", "self_train.C=3.0",
+            "stance.restrict_to_topics=[]")
+
+
 def synthetic_config():
-    return default_config(
-        "~taxonomy.labels", "+taxonomy.labels={military: {threshold: 0.5, descriptions: [troops]}}",
-        "taxonomy.background=[football, market, film]",
-        "self_train.positive_fraction=0.15", "self_train.negative_fraction=0.6", "self_train.C=3.0",
-        "stance.restrict_to_topics=[]",
-    )
+    return default_config(*_synthetic_overrides())
+
+
+class RecordingEncoder(BagOfWordsEncoder):
+    """BagOfWordsEncoder that remembers every text it embedded."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[str] = []
+
+    def embed(self, texts):
+        self.seen.extend(texts)
+        return super().embed(texts)
 
 
 def test_self_training_beats_the_zero_shot_signal_without_labels():
@@ -153,3 +169,59 @@ def test_a_new_label_never_re_encodes_a_passage(tmp_path):
     with ScoreCache(tmp_path / "cache.sqlite") as cache:  # and across processes
         train_head(articles, CachedScorer(inner, cache), wider, progress=False)
         assert inner.encoded - first == 1
+
+
+# ---------------------------------------------------------------------------
+# Few-shot head (self_train.labels_from=gold)
+# ---------------------------------------------------------------------------
+
+
+def _gold_for(articles: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+    """A dev-gold-like table for the synthetic corpus (item_id = the raw path, as in the corpus)."""
+    return pd.DataFrame({"item_id": articles["path"], "stratum": np.where(y == 1, "mil", "other"),
+                         "military": [str(v) for v in y]})
+
+
+def test_gold_targets_take_the_best_passage_of_positives_and_every_passage_of_negatives():
+    passages = pd.DataFrame({"doc_id": ["a", "a", "a", "b", "b", "c"]})
+    signal = np.array([[0.1], [0.9], [0.3], [0.8], [0.2], [0.5]])
+    gold = pd.DataFrame({"doc_id": ["a", "b", "z"], "military": ["1", "0", "1"]})  # z: no passages
+    idx, y = gold_targets(passages, signal, gold, ["military"])["military"]
+    assert idx.tolist() == [1, 3, 4] and y.tolist() == [1, 0, 0]
+    with pytest.raises(ValueError, match="no column 'diplomacy'"):
+        gold_targets(passages, signal, gold, ["diplomacy"])
+
+
+def test_few_shot_head_fits_on_the_tune_half_only(tmp_path):
+    articles, y = synthetic_corpus(120)
+    articles["path"] = [f"raw/{d}.txt" for d in articles["doc_id"]]
+    gold_path = tmp_path / "gold.csv"
+    _gold_for(articles, y).to_csv(gold_path, index=False)
+    cfg = default_config(*_synthetic_overrides(), f"evaluation.gold_path={gold_path}", "self_train.labels_from=gold")
+    tune = tune_half_of(articles, cfg)
+    # Exactly the evaluate stage's tune half of the same matched gold.
+    matched, _ = match_gold(load_gold(gold_path), articles, articles.iloc[:0].assign(reason=""),
+                            articles.iloc[:0].assign(reason=""))
+    assert set(tune["doc_id"]) == set(matched.loc[split_tune_test(matched, cfg.evaluation.seed) == "tune", "doc_id"])
+    encoder = RecordingEncoder()
+    head = train_few_shot_head(articles, tune, encoder, cfg, progress=False)
+    test_docs = set(articles["doc_id"]) - set(tune["doc_id"])
+    test_texts = {b for d, b in zip(articles["doc_id"], articles["body"], strict=True) if d in test_docs}
+    assert not any(any(b in t for b in test_texts) for t in encoder.seen)  # no test-half text was read
+    assert head.info["training_articles"] == len(tune) == 60
+    # It generalises to the held-out half.
+    test = articles[articles["doc_id"].isin(test_docs)]
+    scores = classify_topics(test, encoder, cfg.taxonomy, cfg.topic, cfg.passages, progress=False,
+                             head=head).topics["score"]
+    assert average_precision_score(y[articles["doc_id"].isin(test_docs)], scores) > 0.9
+
+
+def test_few_shot_head_needs_positives_and_negatives():
+    X = np.eye(4)
+    with pytest.raises(ValueError, match="label 'military' needs annotated positives and negatives"):
+        fit_head_on_labels(X, {"military": (np.arange(4), np.zeros(4))}, "enc", C=1.0, seed=0)
+
+
+def test_labels_from_is_checked():
+    with pytest.raises(ConfigError, match="self_train.labels_from"):
+        default_config("self_train.labels_from=human")

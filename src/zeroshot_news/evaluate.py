@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, precision_recall_fscore_support
 
 from .config import EvaluationConfig, add_config_args, config_from_args
+from .gold import load_gold, match_gold, split_tune_test
 from .io import atomic_path, read_parquet, write_json, write_parquet
 
 log = logging.getLogger(__name__)
@@ -37,44 +38,8 @@ DECIMALS = 4
 
 
 # ---------------------------------------------------------------------------
-# Gold
+# Crowd gold (the dev gold itself: gold.py)
 # ---------------------------------------------------------------------------
-
-
-def load_gold(path: Path | str) -> pd.DataFrame:
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"gold file {path} does not exist (evaluation.gold_path)")
-    gold = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if "item_id" not in gold.columns:
-        raise ValueError(f"{path}: needs an item_id column")
-    return gold
-
-
-def match_gold(gold: pd.DataFrame, articles: pd.DataFrame, removed: pd.DataFrame,
-               quarantine: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Attach doc_ids (via the raw path); count gold items with no prediction, by reason."""
-    by_path = dict(zip(articles["path"], articles["doc_id"], strict=True))
-    matched = gold.assign(doc_id=gold["item_id"].map(by_path))
-    reasons: dict[str, int] = {}
-    removed_reason = dict(zip(removed["path"], removed["reason"], strict=True))
-    quarantined = dict(zip(quarantine["path"], quarantine["reason"], strict=True))
-    for item in matched.loc[matched["doc_id"].isna(), "item_id"]:
-        why = removed_reason.get(item) or quarantined.get(item) or "not_in_corpus"
-        reasons[why] = reasons.get(why, 0) + 1
-    return matched.dropna(subset=["doc_id"]).reset_index(drop=True), dict(sorted(reasons.items()))
-
-
-def split_tune_test(gold: pd.DataFrame, seed: int) -> pd.Series:
-    """'tune' or 'test' per row: half of each stratum, seeded."""
-    rng = np.random.default_rng(seed)
-    split = pd.Series("test", index=gold.index)
-    strata = gold["stratum"] if "stratum" in gold.columns else pd.Series("all", index=gold.index)
-    for _, idx in gold.groupby(strata, sort=True).groups.items():
-        idx = np.array(sorted(idx))
-        chosen = rng.permutation(idx)[: len(idx) // 2]
-        split.loc[chosen] = "tune"
-    return split
 
 
 def crowd_sentence_labels(sentences: pd.DataFrame, min_votes: int = 3) -> pd.DataFrame:
@@ -165,6 +130,12 @@ def topic_metrics(y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray,
     }
 
 
+def _mean_ap(y_true: np.ndarray, scores: np.ndarray) -> float:
+    """Mean average precision over the labels with a positive item."""
+    aps = [average_precision_score(y_true[:, j], scores[:, j]) for j in range(y_true.shape[1]) if y_true[:, j].any()]
+    return _r(float(np.mean(aps))) if aps else 0.0
+
+
 def tune_thresholds(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Per-label threshold maximising F1 (ties: the highest threshold)."""
     out = np.full(y_true.shape[1], 0.5)
@@ -245,6 +216,11 @@ def evaluate(
             "test_macro_f1_tuned": _r(f1_score(y_true[test], tuned_pred[test], average="macro", zero_division=0)),
             "test_macro_f1_configured": _r(f1_score(y_true[test], predicted[test], average="macro",
                                                     zero_division=0)),
+            # What chooses among topic variants (the test half never does).
+            "tune_macro_f1_configured": _r(f1_score(y_true[tune], predicted[tune], average="macro",
+                                                    zero_division=0)),
+            "tune_mean_ap": _mean_ap(y_true[tune], scores[tune]),
+            "test_mean_ap": _mean_ap(y_true[test], scores[test]),
         }
         for j, lab in enumerate(topic_labels):
             plots[f"confusion/topic_{lab}.csv"] = pd.DataFrame({
@@ -302,7 +278,10 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
             "f1": {label: m["f1"] for label, m in topics["per_label"].items()},
         }
         if "topics_tuned" in metrics:
-            out["topics"]["test_half_macro_f1"] = metrics["topics_tuned"]["test_macro_f1_configured"]
+            tuned = metrics["topics_tuned"]
+            out["topics"]["test_half_macro_f1"] = tuned["test_macro_f1_configured"]
+            out["topics"]["tune_half_macro_f1"] = tuned["tune_macro_f1_configured"]
+            out["topics"]["tune_half_mean_ap"] = tuned["tune_mean_ap"]
     for label, m in metrics.get("topics_partial", {}).items():  # labels annotated on a sample only
         out.setdefault("topics", {}).setdefault("f1", {})[label] = m["f1"]
     stance = {}

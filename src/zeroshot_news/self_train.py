@@ -5,6 +5,10 @@ passages the topic stage reads. Every passage is embedded once; the zero-shot co
 (:func:`~.topic_head.contrast`) picks pseudo-labels and :func:`~.topic_head.fit_head`
 fits one logistic regression per label. With ``self_train.rounds: 0`` the stage writes a
 zero-shot marker instead, and the topic stage scores zero-shot.
+
+``self_train.labels_from: gold`` is the few-shot mode for users who annotate: the same
+head, fitted on the dev gold's ``tune`` half (:func:`train_few_shot_head`; the split is
+:mod:`~.gold`'s, the evaluate stage's), never on its test half. Not the default.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from .config import Config, add_config_args, config_from_args
 from .io import atomic_path, read_parquet, write_json
 from .scorers import build_encoder
 from .scoring import split_articles
-from .topic_head import TopicHead, contrast, dump_head, fit_head, zero_shot_marker
+from .gold import load_gold, match_gold, tune_half
+from .topic_head import TopicHead, contrast, dump_head, fit_head, fit_head_on_labels, zero_shot_marker
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +59,58 @@ def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = Tr
     return head
 
 
+def gold_targets(passages: pd.DataFrame, signal: np.ndarray, gold: pd.DataFrame,
+                 labels: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Few-shot training passages per label from annotated articles (``gold``: doc_id and
+    0/1 label columns). A positive article contributes the passage where the label's
+    zero-shot contrast is highest (articles mix topics: the one that carries it), a
+    negative article every passage (the topic stage takes the max over passages, so no
+    passage of it may look positive)."""
+    doc = passages["doc_id"].to_numpy()
+    targets = {}
+    for j, label in enumerate(labels):
+        if label not in gold.columns:
+            raise ValueError(f"self_train.labels_from=gold: the gold has no column {label!r}")
+        annotated = gold[gold[label].isin(["0", "1"])]
+        idx, y = [], []
+        for doc_id, value in zip(annotated["doc_id"], annotated[label], strict=True):
+            rows = np.flatnonzero(doc == doc_id)
+            if not len(rows):
+                continue
+            if value == "1":
+                idx.append(rows[np.argmax(signal[rows, j])])
+                y.append(1)
+            else:
+                idx.extend(rows)
+                y.extend([0] * len(rows))
+        targets[label] = (np.array(idx, dtype=int), np.array(y, dtype=float))
+    return targets
+
+
+def train_few_shot_head(articles: pd.DataFrame, gold_tune: pd.DataFrame, encoder, cfg: Config,
+                        progress: bool = True) -> TopicHead:
+    """The few-shot head: passages of the annotated (tune-half) articles only."""
+    annotated = articles[articles["doc_id"].isin(set(gold_tune["doc_id"]))]
+    hypotheses = [h for _, h in cfg.taxonomy.hypotheses()]
+    passages = split_articles(annotated[["doc_id", "title", "body"]], encoder, hypotheses,
+                              cfg.passages.overlap_sentences, progress, desc="split (few-shot)", mode=cfg.passages.mode)
+    emb = encoder.embed(list(passages["text"])).astype(np.float64)
+    signal = contrast(emb, *label_embeddings(encoder, cfg))
+    names = [lab.name for lab in cfg.taxonomy.labels]
+    st = cfg.self_train
+    head = fit_head_on_labels(emb, gold_targets(passages, signal, gold_tune, names), encoder.encoder_fingerprint,
+                              C=st.C, seed=st.seed, max_iter=st.max_iter)
+    head.info["training_articles"] = int(annotated["doc_id"].nunique())
+    return head
+
+
+def tune_half_of(articles: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """The dev gold's tune half, matched to ``articles`` exactly as the evaluate stage does."""
+    none = pd.DataFrame({"path": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
+    gold, _ = match_gold(load_gold(cfg.evaluation.gold_path), articles, none, none)
+    return tune_half(gold, cfg.evaluation.seed)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--articles", required=True, help="input: the unlabeled pool, cleaned articles (parquet)")
@@ -63,14 +120,18 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_intermixed_args(argv)
     cfg = config_from_args(args)
     start = time.perf_counter()
-    report: dict[str, Any] = {"rounds": cfg.self_train.rounds}
+    report: dict[str, Any] = {"rounds": cfg.self_train.rounds, "labels_from": cfg.self_train.labels_from}
     if not cfg.uses_topic_head:
         why = "self_train.rounds is 0" if cfg.self_train.rounds == 0 else f"model.backend is {cfg.model.backend}"
         data = zero_shot_marker({"reason": why})
         report["rounds"] = 0
     else:
-        articles = read_parquet(args.articles)[["doc_id", "title", "body"]]
-        head = train_head(articles, build_encoder(cfg.model, cache=cfg.cache), cfg)
+        articles = read_parquet(args.articles)
+        encoder = build_encoder(cfg.model, cache=cfg.cache)
+        if cfg.self_train.labels_from == "gold":
+            head = train_few_shot_head(articles, tune_half_of(articles, cfg), encoder, cfg)
+        else:
+            head = train_head(articles[["doc_id", "title", "body"]], encoder, cfg)
         data = head.to_dict()
         report.update(head.info)
     with atomic_path(Path(args.head)) as tmp:

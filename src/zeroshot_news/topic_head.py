@@ -153,6 +153,31 @@ def fit_head(embeddings: np.ndarray, signal: np.ndarray, labels: Sequence[str], 
     return TopicHead(tuple(labels), encoder, coef, intercept, info)
 
 
+def fit_head_on_labels(embeddings: np.ndarray, targets: dict[str, tuple[np.ndarray, np.ndarray]], encoder: str, *,
+                       C: float, seed: int, max_iter: int = 2000) -> TopicHead:
+    """One logistic regression per label on given (passage indices, 0/1 targets): the
+    few-shot head (``self_train.labels_from: gold``), fitted on annotated items."""
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.asarray(embeddings, dtype=np.float64)
+    labels = list(targets)
+    coef = np.zeros((len(labels), X.shape[1]))
+    intercept = np.zeros(len(labels))
+    counts: dict[str, dict[str, int]] = {}
+    for j, label in enumerate(labels):
+        idx, y = targets[label]
+        if len(np.unique(y)) < 2:
+            raise ValueError(f"few-shot head: label {label!r} needs annotated positives and negatives, "
+                             f"got {int(y.sum())} positive of {len(y)} passages")
+        # Balanced: one passage per positive article against every passage of the negative
+        # ones; unweighted, 0.5 would sit far out in the positives' tail.
+        clf = LogisticRegression(C=C, max_iter=max_iter, random_state=seed, class_weight="balanced").fit(X[idx], y)
+        coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
+        counts[label] = {"positive": int(y.sum()), "negative": int(len(y) - y.sum())}
+    info = {"labels_from": "gold", "training_passages": counts}
+    return TopicHead(tuple(labels), encoder, np.round(coef, COEF_DECIMALS), np.round(intercept, COEF_DECIMALS), info)
+
+
 def zscore(x: np.ndarray) -> np.ndarray:
     """Standardise each column over the rows (a label's scores over the pool)."""
     return (x - x.mean(axis=0)) / np.clip(x.std(axis=0), 1e-12, None)

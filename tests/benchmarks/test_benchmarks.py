@@ -4,6 +4,7 @@ import csv
 import json
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -242,6 +243,51 @@ def test_fnc_neutral_margin_falls_back_to_discuss(fnc_dir):
 def test_fnc_related_threshold(fnc_dir):
     _, pred = fnc1.run(_cfg("fnc1", fnc_dir, related_threshold=0.0), KeywordScorer({}), overlap=0, progress=False)
     assert "unrelated" not in set(pred["predicted"])
+
+
+def test_fnc_relatedness_and_stance_from_two_scorers(fnc_dir):
+    # Relatedness by one model (the topic encoder), stance by another (the stance model):
+    # each is asked only its own hypotheses.
+    relevance = RecordingScorer({"about Alien": "alien", "about Stocks": "stocks"}, budget=12)
+    stance = RecordingScorer({"false that Alien": "deny", "reported that Stocks": "reported",
+                              "about Alien": "tabloid"}, budget=12)  # stance's own relevance is never asked
+    _, pred = fnc1.run(_cfg("fnc1", fnc_dir), stance, overlap=0, progress=False, relevance_scorer=relevance)
+    assert list(pred["predicted"]) == ["disagree", "unrelated", "discuss", "unrelated"]
+    assert {h for _, h in relevance.pairs} == {"This text is about Alien found in Texas.",
+                                               "This text is about Stocks rally on Monday."}
+    assert not any(h.startswith("This text is about") for _, h in stance.pairs)
+    # The stance model reads the passage the relevance model found most relevant.
+    alien = pred[pred["headline"] == "Alien found in Texas"].iloc[0]
+    assert alien["relevance"] == pytest.approx(0.9)
+    assert any("deny" in p for p, h in stance.pairs if "Alien" in h)
+
+
+def test_fnc_position_threshold_turns_weak_positions_into_discuss():
+    cfg = BenchmarkConfig(name="fnc1", path="x", sample_seed=0, hypothesis_template="{}", scorer="stance",
+                          templates=FNC_TEMPLATES, related_threshold=0.5, neutral_margin=0.0,
+                          position_threshold=0.75)
+    assert fnc1.decide(0.9, np.array([0.5, 0.2, 0.3]), cfg) == ("discuss", "discuss")  # 0.7 < 0.75
+    assert fnc1.decide(0.9, np.array([0.6, 0.2, 0.2]), cfg) == ("agree", "agree")
+    assert fnc1.decide(0.1, np.array([0.6, 0.2, 0.2]), cfg) == ("unrelated", "agree")
+
+
+def test_relevance_scorer_and_position_threshold_are_fnc1_only():
+    with pytest.raises(ConfigError, match=r"benchmarks.vast.relevance_scorer: only the fnc1 benchmark"):
+        _cfg("vast", "x", relevance_scorer="model")
+    with pytest.raises(ConfigError, match=r"benchmarks.fnc1.position_threshold: must be in \[0, 1\]"):
+        _cfg("fnc1", "x", position_threshold=1.5)
+
+
+def test_fnc1_trained_config_reads_relatedness_from_the_topic_encoder():
+    cfg = parse_config(compose_config("conf", ["benchmark@benchmarks.fnc1=fnc1_trained", "stance=trained"]))
+    bench = cfg.benchmarks["fnc1"]
+    assert (bench.scorer, bench.relevance_scorer) == ("stance", "model")
+    assert cfg.stance_model().backend == "stance" and cfg.model.backend == "embedding"
+    assert bench.templates == {"agree": ["[favor] {}"], "disagree": ["[against] {}"], "discuss": ["[neutral] {}"]}
+    # The related/unrelated rule is the default fnc1 one, unchanged.
+    default = parse_config(compose_config("conf", [])).benchmarks["fnc1"]
+    assert (bench.hypothesis_template, bench.related_threshold) == (default.hypothesis_template,
+                                                                    default.related_threshold)
 
 
 def test_vast_run_subsets_and_neutral_rules(vast_dir):

@@ -22,9 +22,9 @@ from types import ModuleType
 
 import pandas as pd
 
-from ..config import BenchmarkConfig, Config, ConfigError, add_config_args, config_from_args
+from ..config import BenchmarkConfig, Config, ConfigError, ModelConfig, add_config_args, config_from_args
 from ..io import atomic_path, write_json, write_parquet
-from ..scorers import build_scorer
+from ..scorers import PairScorer, build_scorer
 from ..scorers.cache import CachedScorer
 from . import agnews, fnc1, vast
 from .common import confusion_frame
@@ -41,18 +41,31 @@ def benchmark_section(cfg: Config, name: str) -> BenchmarkConfig:
     return cfg.benchmarks[name]
 
 
-def run_benchmark(cfg: Config, name: str, progress: bool = True) -> tuple[dict, pd.DataFrame]:
-    """Run one configured benchmark: (metrics incl. model, reference and timing, predictions)."""
-    bench = benchmark_section(cfg, name)
-    model_cfg = cfg.model if bench.scorer == "model" else cfg.stance_model()
+def model_of(cfg: Config, which: str) -> ModelConfig:
+    """The configured topic model (``model``) or stance model (``stance``)."""
+    return cfg.model if which == "model" else cfg.stance_model()
+
+
+def benchmark_scorer(cfg: Config, model_cfg: ModelConfig, progress: bool) -> PairScorer:
     # The on-disk score cache pays off for a cross-encoder (each pair is a forward pass);
     # a bi-encoder scores whole passage x hypothesis grids here (millions of cheap pairs
     # for FNC-1), which would only bloat the cache.
     cache = cfg.cache if model_cfg.backend in ("nli", "stance") else None
-    scorer = build_scorer(model_cfg, progress=progress, cache=cache)
+    return build_scorer(model_cfg, progress=progress, cache=cache)
+
+
+def run_benchmark(cfg: Config, name: str, progress: bool = True) -> tuple[dict, pd.DataFrame]:
+    """Run one configured benchmark: (metrics incl. model, reference and timing, predictions)."""
+    bench = benchmark_section(cfg, name)
+    model_cfg = model_of(cfg, bench.scorer)
+    scorer = benchmark_scorer(cfg, model_cfg, progress)
     module = MODULES[bench.name]
+    extra = {}
+    if bench.relevance_scorer not in (None, bench.scorer):
+        relevance_cfg = model_of(cfg, bench.relevance_scorer)
+        extra["relevance_scorer"] = benchmark_scorer(cfg, relevance_cfg, progress)
     start = time.perf_counter()
-    results, predictions = module.run(bench, scorer, cfg.passages.overlap_sentences, progress=progress)
+    results, predictions = module.run(bench, scorer, cfg.passages.overlap_sentences, progress=progress, **extra)
     seconds = time.perf_counter() - start
     metrics = {
         "benchmark": bench.name,
@@ -62,6 +75,9 @@ def run_benchmark(cfg: Config, name: str, progress: bool = True) -> tuple[dict, 
         "scorer": bench.scorer,
         "model": {"backend": model_cfg.backend, "name_or_path": model_cfg.name_or_path,
                   "fingerprint": scorer.fingerprint},
+        **({"relevance_model": {"scorer": bench.relevance_scorer, "backend": relevance_cfg.backend,
+                                "name_or_path": relevance_cfg.name_or_path,
+                                "fingerprint": extra["relevance_scorer"].fingerprint}} if extra else {}),
         "reference": module.REFERENCE,
         **results,
         # Wall time of scoring (model loading excluded); depends on the machine.

@@ -125,16 +125,18 @@ class ClaimScores:
 
 
 def score_claims(scorer: PairScorer | ScoreTable, passages: Sequence[str], claims: Sequence[str], cfg: BenchmarkConfig,
-                 classes: Sequence[str]) -> list[ClaimScores]:
+                 classes: Sequence[str], relevance_by: PairScorer | ScoreTable | None = None) -> list[ClaimScores]:
     """Score every claim against one text's passages: one call for relevance, one per best passage.
 
-    Relevance is ``cfg.hypothesis_template`` filled with the claim; the stance templates
-    are scored only on the passage where the claim is most present, since that is where
-    the text takes (or doesn't take) a position.
+    Relevance is ``cfg.hypothesis_template`` filled with the claim, scored by
+    ``relevance_by`` (default: ``scorer``); the stance templates are scored by ``scorer``
+    only on the passage where the claim is most present, since that is where the text
+    takes (or doesn't take) a position.
     """
     if not passages:  # an empty text is about nothing: zero relevance, uniform stance
         return [ClaimScores(0.0, -1, 0, np.full(len(classes), 1 / len(classes)))] * len(claims)
-    relevance = scorer.score(list(passages), [cfg.hypothesis_template.format(c) for c in claims])  # [P, C]
+    relevance_by = scorer if relevance_by is None else relevance_by
+    relevance = relevance_by.score(list(passages), [cfg.hypothesis_template.format(c) for c in claims])  # [P, C]
     best = np.argmax(relevance, axis=0)
     label_of = class_of(cfg.templates, classes)
     stance = np.zeros((len(claims), len(classes)))

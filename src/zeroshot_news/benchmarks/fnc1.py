@@ -77,32 +77,42 @@ def load(cfg: BenchmarkConfig) -> pd.DataFrame:
 def decide(relevance: float, stance: np.ndarray, cfg: BenchmarkConfig) -> tuple[str, str]:
     """(predicted label, stance-only label) for one pair."""
     label = FNC_RELATED[int(np.argmax(stance))]
-    if label != "discuss" and abs(stance[0] - stance[1]) < cfg.neutral_margin:
+    taken = stance[0] + stance[1]  # the share of agree + disagree: how clearly a position is taken
+    if label != "discuss" and (abs(stance[0] - stance[1]) < cfg.neutral_margin
+                               or taken < (cfg.position_threshold or 0.0)):
         label = "discuss"
     return (label if relevance >= cfg.related_threshold else "unrelated"), label
 
 
-def run(cfg: BenchmarkConfig, scorer: PairScorer, overlap: int = 1,
-        progress: bool = True) -> tuple[dict, pd.DataFrame]:
+def run(cfg: BenchmarkConfig, scorer: PairScorer, overlap: int = 1, progress: bool = True,
+        relevance_scorer: PairScorer | None = None) -> tuple[dict, pd.DataFrame]:
+    """Score every pair; ``relevance_scorer`` (default ``scorer``) decides related vs unrelated."""
     check_classes(cfg, "templates", cfg.templates, FNC_RELATED)
     pairs = load(cfg)
     pairs["claim"] = pairs["headline"].map(claim_text)
     claims = sorted(set(pairs["claim"]))
-    hypotheses = [cfg.hypothesis_template.format(c) for c in claims]
-    hypotheses += [h for c in claims for h in class_hypotheses(cfg.templates, FNC_RELATED, c)]
+    relevance_hypotheses = [cfg.hypothesis_template.format(c) for c in claims]
+    stance_hypotheses = [h for c in claims for h in class_hypotheses(cfg.templates, FNC_RELATED, c)]
 
     bodies = pairs.drop_duplicates("body_id")[["body_id", "body"]]
     docs = pd.DataFrame({"doc_id": bodies["body_id"], "title": "", "body": bodies["body"]})
-    passages = split_articles(docs, scorer, budget_hypotheses(scorer, hypotheses), overlap, progress,
-                              desc="split (fnc1)")
-    table = pair_scorer(scorer, list(passages["text"]), hypotheses, progress)
+    # Split for the stance scorer: its input (passage + claim) is the one that must fit.
+    passages = split_articles(docs, scorer, budget_hypotheses(scorer, relevance_hypotheses + stance_hypotheses),
+                              overlap, progress, desc="split (fnc1)")
+    texts_all = list(passages["text"])
+    if relevance_scorer is None:
+        table = pair_scorer(scorer, texts_all, relevance_hypotheses + stance_hypotheses, progress)
+        relevance_by = table
+    else:
+        table = pair_scorer(scorer, texts_all, stance_hypotheses, progress)
+        relevance_by = pair_scorer(relevance_scorer, texts_all, relevance_hypotheses, progress)
 
     texts = passages.groupby("doc_id", sort=False)["text"].agg(list)
     claims_of = pairs.groupby("body_id", sort=False)["claim"].agg(lambda s: sorted(set(s)))
     scored: dict[tuple[int, str], ClaimScores] = {}
     for body_id in tqdm(docs["doc_id"], desc="score (fnc1)", unit="body", disable=not progress):
         body_claims = claims_of[body_id]
-        results = score_claims(table, texts.get(body_id, []), body_claims, cfg, FNC_RELATED)
+        results = score_claims(table, texts.get(body_id, []), body_claims, cfg, FNC_RELATED, relevance_by)
         scored.update({(body_id, c): r for c, r in zip(body_claims, results, strict=True)})
 
     predictions = predictions_frame(pairs, scored, cfg)

@@ -315,6 +315,9 @@ class SelfTrainConfig:
     C: float  # inverse L2 regularisation of the logistic regression
     max_iter: int
     seed: int
+    # pseudo: label-free (the default). gold: few-shot, fitted on the dev gold's tune half
+    # (evaluation.gold_path, evaluation.seed); its scores are comparable on the test half only.
+    labels_from: Literal["pseudo", "gold"] = "pseudo"
 
     def validate(self, key: str) -> None:
         if not 0 <= self.rounds <= 5:
@@ -424,6 +427,11 @@ class BenchmarkConfig:
     related_threshold: float | None = None
     # and the |pro - con| margin below which the prediction is neutral / discuss.
     neutral_margin: float | None = None
+    # FNC-1 only: the model that decides related vs unrelated, when not `scorer` (e.g. the
+    # topic encoder for relatedness, the trained stance model for agree/disagree/discuss);
+    relevance_scorer: Literal["model", "stance"] | None = None
+    # and the share of agree + disagree below which a related pair is `discuss` (no position).
+    position_threshold: float | None = None
     # Topic benchmarks with a bi-encoder only: label-free self-training, cross-fitted (fit on
     # one half's texts, no labels, score the other half). 0/null = plain zero-shot.
     self_train_rounds: int | None = None
@@ -446,6 +454,11 @@ class BenchmarkConfig:
                 _check_template(t, f"{key}.templates.{cls}[{j}]")
         if self.related_threshold is not None:
             _check_unit(self.related_threshold, f"{key}.related_threshold")
+        if self.position_threshold is not None:
+            _check_unit(self.position_threshold, f"{key}.position_threshold")
+        for name in ("relevance_scorer", "position_threshold"):
+            if getattr(self, name) is not None and self.name != "fnc1":
+                raise ConfigError(f"{key}.{name}: only the fnc1 benchmark uses it")
         if self.self_train_rounds:
             if self.self_train_top_fraction is None or not 0 < self.self_train_top_fraction <= 1:
                 raise ConfigError(f"{key}.self_train_top_fraction: must be in (0, 1] when self-training")
