@@ -30,7 +30,7 @@ def _articles():
 
 def test_alias_rule_none_and_passage_scores():
     scorer = KeywordScorer({"criticizes": "condemned", "supports": "praised", "neutrally": "reported"})
-    res = classify_stance(_articles(), scorer, _cfg(), NO_OVERLAP, progress=False)
+    res = classify_stance(_articles(), scorer, _cfg(none_rule="alias"), NO_OVERLAP, progress=False)
     s = res.stance.set_index(["doc_id", "target"])
     assert s.loc[("a", "russia"), "label"] == "against"
     assert s.loc[("a", "russia"), "against"] > s.loc[("a", "russia"), "favor"]
@@ -42,6 +42,18 @@ def test_alias_rule_none_and_passage_scores():
     assert res.report["label_counts"]["russia"]["against"] == 1
     # Only passages mentioning an alias were scored, without a relevance hypothesis.
     assert all(h == 3 for _, h in scorer.calls)
+
+
+def test_default_rule_needs_a_mention_and_relevance():
+    # The default (conf/stance/default.yaml): mentioned *and* about the target.
+    cfg = _cfg()
+    assert (cfg.none_rule, cfg.relevance_threshold) == ("alias_and_relevance", 0.4)
+    scorer = KeywordScorer({"about the Russian": "crackdown", "criticizes": "condemned"})
+    s = classify_stance(_articles(), scorer, cfg, NO_OVERLAP, progress=False).stance.set_index(["doc_id", "target"])
+    assert s.loc[("a", "russia"), "label"] == "against"  # mentioned, and a passage is about it
+    off_topic = pd.DataFrame({"doc_id": ["c"], "title": [""], "body": ["Moscow weather: rain expected today."]})
+    s = classify_stance(off_topic, scorer, cfg, NO_OVERLAP, progress=False).stance.set_index(["doc_id", "target"])
+    assert s.loc[("c", "russia"), "label"] == "none"  # an alias, but nothing about the target
 
 
 def test_relevance_rule_scores_all_passages():
