@@ -223,5 +223,5 @@ def test_few_shot_head_needs_positives_and_negatives():
 
 
 def test_labels_from_is_checked():
-    with pytest.raises(ConfigError, match="self_train.labels_from"):
+    with pytest.raises(ConfigError, match=r"self_train\.labels_from"):
         default_config("self_train.labels_from=human")

@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, add_config_args, config_from_args
+from .gold import load_gold, match_gold, tune_half
 from .io import atomic_path, read_parquet, write_json
 from .scorers import build_encoder
 from .scoring import split_articles
-from .gold import load_gold, match_gold, tune_half
 from .topic_head import TopicHead, contrast, dump_head, fit_head, fit_head_on_labels, zero_shot_marker
 
 log = logging.getLogger(__name__)
