@@ -114,6 +114,20 @@ def test_evaluate_end_to_end_small():
     assert top["stance_crowd"] == {"taliban": metrics["stance_crowd"]["taliban"]["macro_f1"]}
 
 
+def test_a_gold_too_small_for_a_tune_half_still_evaluates():
+    # One item per stratum: the seeded halves put it in `test`, the tune half is empty.
+    topics = pd.DataFrame({"doc_id": ["a"], "label": "military", "score": [0.9], "predicted": [True]})
+    stance = pd.DataFrame({"doc_id": ["a"], "target": "taliban", "label": ["none"]})
+    gold = pd.DataFrame({"doc_id": ["a"], "item_id": ["a"], "stratum": ["s"], "military": ["1"],
+                         "stance_taliban": ["none"]})
+    crowd = pd.DataFrame({"doc_id": [], "target": [], "label": []})
+    metrics, _ = evaluate(topics, stance, gold, crowd, ["military"], ["taliban"], CFG)
+    tuned = metrics["topics_tuned"]
+    assert tuned["tune_items"] == 0 and tuned["tune_macro_f1_configured"] is None and tuned["tune_mean_ap"] is None
+    assert tuned["test_macro_f1_configured"] == 1.0
+    assert headline(metrics)["topics"]["tune_half_macro_f1"] is None
+
+
 def test_labels_and_targets_without_gold_are_reported_not_dropped(caplog):
     docs = [f"d{i}" for i in range(4)]
     topics = pd.concat([

@@ -130,10 +130,15 @@ def topic_metrics(y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray,
     }
 
 
-def _mean_ap(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """Mean average precision over the labels with a positive item."""
+def _macro_f1(y_true: np.ndarray, predicted: np.ndarray) -> float | None:
+    """Macro-F1 over the label columns; None for an empty half (a tiny gold)."""
+    return _r(f1_score(y_true, predicted, average="macro", zero_division=0)) if len(y_true) else None
+
+
+def _mean_ap(y_true: np.ndarray, scores: np.ndarray) -> float | None:
+    """Mean average precision over the labels with a positive item; None when none has one."""
     aps = [average_precision_score(y_true[:, j], scores[:, j]) for j in range(y_true.shape[1]) if y_true[:, j].any()]
-    return _r(float(np.mean(aps))) if aps else 0.0
+    return _r(float(np.mean(aps))) if aps else None
 
 
 def tune_thresholds(y_true: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -213,12 +218,10 @@ def evaluate(
         metrics["topics_tuned"] = {
             "tune_items": int(tune.sum()), "test_items": int(test.sum()),
             "thresholds": {lab: _r(t) for lab, t in zip(topic_labels, thresholds, strict=True)},
-            "test_macro_f1_tuned": _r(f1_score(y_true[test], tuned_pred[test], average="macro", zero_division=0)),
-            "test_macro_f1_configured": _r(f1_score(y_true[test], predicted[test], average="macro",
-                                                    zero_division=0)),
+            "test_macro_f1_tuned": _macro_f1(y_true[test], tuned_pred[test]),
+            "test_macro_f1_configured": _macro_f1(y_true[test], predicted[test]),
             # What chooses among topic variants (the test half never does).
-            "tune_macro_f1_configured": _r(f1_score(y_true[tune], predicted[tune], average="macro",
-                                                    zero_division=0)),
+            "tune_macro_f1_configured": _macro_f1(y_true[tune], predicted[tune]),
             "tune_mean_ap": _mean_ap(y_true[tune], scores[tune]),
             "test_mean_ap": _mean_ap(y_true[test], scores[test]),
         }
