@@ -137,6 +137,21 @@ def test_build_model_refuses_a_model_without_the_three_labels(tmp_path):
         build_model(str(_tiny(tmp_path, None)))
 
 
+def test_new_head_turns_a_bare_encoder_into_a_seeded_stance_model(tmp_path, tiny_nli):
+    import torch
+
+    folder = _tiny(tmp_path, None)
+    torch.manual_seed(0)
+    model, _ = build_model(str(folder), new_head=True)
+    torch.manual_seed(0)
+    again, _ = build_model(str(folder), new_head=True)
+    assert model.config.id2label == dict(enumerate(LABELS)) and model.config.label2id == LABEL2ID
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values(),
+                                                  strict=True))
+    with pytest.raises(ConfigError, match="already has a classification head"):
+        build_model(str(tiny_nli), new_head=True)
+
+
 def test_build_model_keeps_the_nli_head_reordered(tiny_nli):
     import torch
     from transformers import AutoModelForSequenceClassification

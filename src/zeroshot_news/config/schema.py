@@ -543,6 +543,9 @@ class StanceTrainingConfig:
     freeze_word_embeddings: bool
     device: str
     num_threads: int | None
+    # true: the base is a bare encoder (e.g. a sentence-transformers folder) and gets a new,
+    # seeded 3-way head; false: the base's own head is mapped (NLI or stance labels).
+    new_head: bool = False
 
     def validate(self, key: str) -> None:
         if self.epochs <= 0:

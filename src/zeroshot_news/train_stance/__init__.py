@@ -114,8 +114,9 @@ def stance_head_rows(label2id: dict[str, int], key: str = "stance_training.base_
                       "(need favor/against/neutral, or an NLI head with entailment/contradiction/neutral)")
 
 
-def build_model(base: str, freeze_word_embeddings: bool = True):
-    """(model, tokenizer): the base cross-encoder with its head rows mapped to favor / against / neutral."""
+def build_model(base: str, freeze_word_embeddings: bool = True, new_head: bool = False):
+    """(model, tokenizer): the base cross-encoder with its head rows mapped to favor / against /
+    neutral, or (``new_head``) a bare encoder with a new 3-way head (seeded by the caller)."""
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
@@ -123,9 +124,19 @@ def build_model(base: str, freeze_word_embeddings: bool = True):
     if resolved.local:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
     config = AutoConfig.from_pretrained(resolved.path, local_files_only=resolved.local, trust_remote_code=False)
-    rows = stance_head_rows(dict(config.label2id or {}))  # refuse before reading the weights
     tokenizer = AutoTokenizer.from_pretrained(resolved.path, local_files_only=resolved.local,
                                               trust_remote_code=False)
+    if new_head:
+        if any(a.endswith("ForSequenceClassification") for a in config.architectures or []):
+            raise ConfigError(f"stance_training.new_head: {base} already has a classification head "
+                              f"({config.architectures}); map it instead (new_head=false)")
+        model = AutoModelForSequenceClassification.from_pretrained(
+            resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False,
+            num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=dict(LABEL2ID)).float()
+        if freeze_word_embeddings:
+            model.get_input_embeddings().weight.requires_grad_(False)
+        return model, tokenizer
+    rows = stance_head_rows(dict(config.label2id or {}))  # refuse before reading the weights
     model = AutoModelForSequenceClassification.from_pretrained(
         resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False)
     model.float()
@@ -313,7 +324,7 @@ def run(cfg: StanceTrainingConfig, metrics_path: Path | str, plots_dir: Path | s
         torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
     device = select_device(cfg.device)
-    model, tokenizer = build_model(cfg.base_model, cfg.freeze_word_embeddings)
+    model, tokenizer = build_model(cfg.base_model, cfg.freeze_word_embeddings, cfg.new_head)
     train_set, heldout = split_by_topic(read_vast(cfg.data_path), cfg.holdout_topic_fraction, cfg.seed)
     shared = sorted({it.target for it in train_set} & {it.target for it in heldout})
     assert not shared, f"held-out topics leaked into training: {shared[:5]}"
