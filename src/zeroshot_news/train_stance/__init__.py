@@ -1,11 +1,11 @@
 """Train the stance cross-encoder (the ``train_stance`` stage): (passage, target) -> favor / against / neutral.
 
-The base is all-MiniLM-L6-v2, a bare sentence encoder, given a new seeded 3-way head
-(``stance_training.new_head``); it won a short comparison against the project's NLI
-cross-encoder and all-mpnet-base-v2 on the held-out topics. With ``new_head: false`` an
-NLI base keeps its head (entailment / contradiction / neutral map onto favor / against /
-neutral, rows reordered and renamed); a base whose labels are already favor / against /
-neutral is fine-tuned as is; any other label set is refused (:func:`stance_head_rows`).
+The committed model's base is the project's NLI cross-encoder (``models/nli-minilm``): its
+head keeps its rows, entailment / contradiction / neutral mapped onto favor / against /
+neutral. A base whose labels are already favor / against / neutral is fine-tuned as is; any
+other label set is refused (:func:`stance_head_rows`), unless ``stance_training.new_head``
+asks for a new seeded 3-way head on a bare encoder (all-MiniLM-L6-v2 won a short comparison
+of bases that way; its full run was within noise of the committed model: README).
 
 Data: VAST train (``post``, ``new_topic``; label 0 = con -> against, 1 = pro -> favor,
 2 = neutral). Validation holds out whole *topics*, chosen with the seed: VAST's test is
