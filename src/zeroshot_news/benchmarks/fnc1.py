@@ -10,7 +10,11 @@ Two steps per (headline, body) pair, with the headline as the claim:
    discussed), the ``templates`` of agree / disagree / discuss are scored; a class's
    score is the mean over its templates, normalised over the three classes, and the
    largest wins. With ``neutral_margin`` > 0, agree/disagree closer than the margin
-   falls back to ``discuss`` (the same rule as VAST's neutral).
+   falls back to ``discuss`` (the same rule as VAST's neutral); with ``position_threshold``,
+   so does a pair whose agree + disagree share is below it.
+
+``relevance_scorer`` (conf/benchmark/fnc1_trained.yaml) lets a second model decide step 1:
+the topic encoder for related vs unrelated, the trained stance model for step 2.
 
 Efficiency: bodies are split once. A cross-encoder (cost per pair) scores only the
 needed pairs: per body one call for all its headlines' relevance hypotheses, plus one
