@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, f1_score
 
 from zeroshot_news.config import compose_config, parse_config
-from zeroshot_news.gold import load_gold, match_gold, split_tune_test
+from zeroshot_news.gold import matched_gold, split_tune_test
 from zeroshot_news.scorers import build_encoder
 from zeroshot_news.scoring import split_articles
 from zeroshot_news.self_train import label_embeddings
@@ -41,8 +41,7 @@ def main() -> None:
     passages = split_articles(articles[["doc_id", "title", "body"]], first, hypotheses,
                               cfg.passages.overlap_sentences, False, mode=cfg.passages.mode)
     texts = list(passages["text"])
-    none = pd.DataFrame({"path": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
-    gold, _ = match_gold(load_gold(cfg.evaluation.gold_path), articles, none, none)
+    gold = matched_gold(cfg.evaluation.gold_path, articles)
     split = split_tune_test(gold, cfg.evaluation.seed).to_numpy()
     names = [lab.name for lab in cfg.taxonomy.labels]
     y = gold[names].astype(int).to_numpy()

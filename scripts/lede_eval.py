@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score
 
-from zeroshot_news.gold import load_gold, match_gold, split_tune_test
+from zeroshot_news.gold import matched_gold, split_tune_test
 
 
 def lede(title: str, body: str) -> dict:
@@ -63,8 +63,7 @@ def main() -> None:
     overrides = sys.argv[2:]
     out.mkdir(parents=True, exist_ok=True)
     articles = pd.read_parquet("data/processed/articles.parquet")
-    none = pd.DataFrame({"path": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
-    gold, _ = match_gold(load_gold("data/gold/gold.csv"), articles, none, none)
+    gold = matched_gold("data/gold/gold.csv", articles)
     gold["split"] = split_tune_test(gold, 0).to_numpy()
     topics = pd.read_parquet("data/predictions/topics.parquet")
     labels = list(dict.fromkeys(topics["label"]))

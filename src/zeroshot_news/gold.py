@@ -49,6 +49,13 @@ def split_tune_test(gold: pd.DataFrame, seed: int) -> pd.Series:
     return split
 
 
+def matched_gold(path: Path | str, articles: pd.DataFrame) -> pd.DataFrame:
+    """The gold at ``path`` matched to ``articles`` (doc_id attached; unmatched items dropped),
+    without the evaluate stage's counts of why an item is missing."""
+    none = pd.DataFrame({"path": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
+    return match_gold(load_gold(path), articles, none, none)[0]
+
+
 def tune_half(gold: pd.DataFrame, seed: int) -> pd.DataFrame:
     """The matched gold's ``tune`` rows (the evaluate stage's split of the same rows)."""
     return gold[split_tune_test(gold, seed).to_numpy() == "tune"].reset_index(drop=True)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config, add_config_args, config_from_args
-from .gold import load_gold, match_gold, tune_half
+from .gold import matched_gold, tune_half
 from .io import atomic_path, read_parquet, write_json
 from .scorers import build_encoder
 from .scoring import split_articles
@@ -106,9 +106,7 @@ def train_few_shot_head(articles: pd.DataFrame, gold_tune: pd.DataFrame, encoder
 
 def tune_half_of(articles: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     """The dev gold's tune half, matched to ``articles`` exactly as the evaluate stage does."""
-    none = pd.DataFrame({"path": pd.Series(dtype=str), "reason": pd.Series(dtype=str)})
-    gold, _ = match_gold(load_gold(cfg.evaluation.gold_path), articles, none, none)
-    return tune_half(gold, cfg.evaluation.seed)
+    return tune_half(matched_gold(cfg.evaluation.gold_path, articles), cfg.evaluation.seed)
 
 
 def main(argv: list[str] | None = None) -> None:
