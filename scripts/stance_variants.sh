@@ -3,6 +3,8 @@
 # tune / test macro-F1 per target (the tune half chooses; the test half is reported only).
 # Usage: scripts/stance_variants.sh OUT_DIR 'NAME:OVERRIDE OVERRIDE ...' ['NAME:...' ...]
 #   e.g. scripts/stance_variants.sh /tmp/sv 'alias:' 'and_0.5:stance.none_rule=alias_and_relevance'
+# Overrides are split like a shell command line (shlex), so a value with spaces is quoted:
+#   'desc:stance.targets.taliban.description="the Taliban movement"'
 # Inputs are this checkout's pipeline outputs (run `dvc repro topic` first).
 set -euo pipefail
 OUT=${1:?usage: scripts/stance_variants.sh OUT_DIR 'NAME:OVERRIDES' ...}; shift
@@ -11,8 +13,8 @@ mkdir -p "$OUT"
 for spec in "$@"; do
   name=${spec%%:*}; overrides=${spec#*:}
   d="$OUT/$name"; mkdir -p "$d"
-  # shellcheck disable=SC2086  # overrides are separate words on purpose
-  $PY -m zeroshot_news compose $overrides -o "$d/params.yaml"
+  mapfile -d '' args < <($PY -c 'import shlex, sys; sys.stdout.write("".join(a + "\0" for a in shlex.split(sys.argv[1])))' "$overrides")
+  $PY -m zeroshot_news compose "${args[@]}" -o "$d/params.yaml"
   $PY -m zeroshot_news -q stance --articles data/processed/articles.parquet --topics data/predictions/topics.parquet \
       --stance "$d/stance.parquet" --report "$d/stance_report.json" --params "$d/params.yaml"
   $PY -m zeroshot_news -q evaluate --topics data/predictions/topics.parquet --stance "$d/stance.parquet" \

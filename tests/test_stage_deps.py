@@ -159,7 +159,9 @@ def test_every_stage_command_is_a_cli_command():
 
 STAGE_MODULES = {f"{PACKAGE}.{m}" for m in ("ingest", "clean", "topic", "stance", "evaluate", "benchmarks",
                                              "train_nli", "train_stance")}
-ORCHESTRATORS = {f"{PACKAGE}.classify", f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.report"}
+# Commands that combine stages (adapt_stance: the stance stage's passages + the train_stance loop).
+ORCHESTRATORS = {f"{PACKAGE}.classify", f"{PACKAGE}.cli", f"{PACKAGE}.__main__", f"{PACKAGE}.report",
+                 f"{PACKAGE}.stance_adapt"}
 
 
 def stage_of(module: str) -> str | None:

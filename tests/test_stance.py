@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from zeroshot_news.config import PassageConfig, StanceConfig, StanceTarget
-from zeroshot_news.stance import alias_pattern, classify_stance, decide_none
+from zeroshot_news.stance import alias_pattern, classify_stance, decide_none, target_hypotheses
 
 from .fakes import KeywordScorer, section
 
@@ -64,6 +64,21 @@ def test_relevance_rule_scores_all_passages():
     assert s.loc[("b", "russia"), "label"] != "none"  # 'about' hypothesis fired on the rain text
     assert s.loc[("a", "russia"), "label"] == "none"  # mentioned, but relevance 0.1 < 0.5
     assert s.loc[("b", "russia"), "relevance"] == pytest.approx(0.9)
+
+
+def test_description_is_the_relevance_topic_and_display_the_stance_topic():
+    described = StanceTarget("west", "Western governments", ["UK"], description="the US or UK government")
+    classes, texts = target_hypotheses(_cfg(), described)
+    assert classes[-1] == "relevance" and texts[-1] == "This text is about the US or UK government."
+    assert texts[:-1] == ["This text supports Western governments.", "This text criticizes Western governments.",
+                          "This text reports on Western governments neutrally."]
+    assert target_hypotheses(_cfg(), TARGETS[0])[1][-1] == "This text is about the Russian government."
+    # The description decides relevance: a passage about the UK government is relevant to it.
+    scorer = KeywordScorer({"about the US or UK": "ministers"})
+    arts = pd.DataFrame({"doc_id": ["d"], "title": [""], "body": ["UK ministers met today."]})
+    cfg = section(StanceConfig, "stance", targets=[described], templates=TEMPLATES)
+    s = classify_stance(arts, scorer, cfg, NO_OVERLAP, progress=False).stance
+    assert s.loc[0, "label"] != "none" and s.loc[0, "relevance"] == pytest.approx(0.9)
 
 
 @pytest.mark.parametrize("rule, mentioned, relevance, none", [

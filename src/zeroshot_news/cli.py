@@ -40,6 +40,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark": ("zeroshot_news.benchmarks:main", "stage: the configured public benchmark"),
     "train_nli": ("zeroshot_news.train_nli:main", "stage: fine-tune the project's NLI cross-encoder"),
     "train_stance": ("zeroshot_news.train_stance:main", "stage: fine-tune the stance cross-encoder on VAST train"),
+    "adapt_stance": ("zeroshot_news.stance_adapt:main",
+                     "label-free self-training of the trained stance model on a corpus's passages"),
     "classify": ("zeroshot_news.classify:main", "ingest -> clean -> topic -> stance on any articles, to JSONL"),
     "report": ("zeroshot_news.report:main", "execute the notebooks in notebooks/ headless on a run's outputs"),
     "annotate": ("zeroshot_news.annotate:main", "gold for a new label: Label Studio export / import"),

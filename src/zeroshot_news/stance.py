@@ -93,7 +93,7 @@ def target_hypotheses(cfg: StanceConfig, target: StanceTarget) -> tuple[list[str
             classes.append(cls)
             texts.append(template.format(target.display))
     classes.append("relevance")
-    texts.append(cfg.relevance_template.format(target.display))
+    texts.append(cfg.relevance_template.format(target.description or target.display))
     return classes, texts
 
 
@@ -108,11 +108,23 @@ def decide_none(cfg: StanceConfig, mentioned: bool, relevance: float | None) -> 
     return not (mentioned and relevant)  # alias_and_relevance
 
 
+def stance_passages(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfig, passages_cfg: PassageConfig,
+                    progress: bool = True) -> pd.DataFrame:
+    """The passages the stance stage scores (sized for every target's longest hypothesis)."""
+    all_hyps = [h for t in cfg.targets for h in target_hypotheses(cfg, t)[1]]
+    return split_articles(articles, scorer, all_hyps, passages_cfg.overlap_sentences, progress,
+                          desc="split (stance)", mode=passages_cfg.mode)
+
+
+def mentions_of(passages: pd.DataFrame, target: StanceTarget, case_sensitive: bool) -> np.ndarray:
+    """Boolean per passage: does it mention one of the target's aliases?"""
+    pattern = alias_pattern(target, case_sensitive)
+    return passages["text"].map(lambda t: bool(pattern.search(t))).to_numpy(dtype=bool)
+
+
 def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfig,
                     passages_cfg: PassageConfig, progress: bool = True) -> StanceResult:
-    all_hyps = [h for t in cfg.targets for h in target_hypotheses(cfg, t)[1]]
-    passages = split_articles(articles, scorer, all_hyps, passages_cfg.overlap_sentences, progress,
-                              desc="split (stance)", mode=passages_cfg.mode)
+    passages = stance_passages(articles, scorer, cfg, passages_cfg, progress)
     needs_relevance = cfg.none_rule != "alias"
     groups = passages.groupby("doc_id", sort=False).indices
     empty = np.array([], dtype=int)
@@ -121,8 +133,7 @@ def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfi
     per_target = []
     for target in cfg.targets:
         classes, hyps = target_hypotheses(cfg, target)
-        pattern = alias_pattern(target, cfg.case_sensitive_aliases)
-        mentions = passages["text"].map(lambda t, p=pattern: bool(p.search(t))).to_numpy(dtype=bool)
+        mentions = mentions_of(passages, target, cfg.case_sensitive_aliases)
         scored = mentions if not needs_relevance else np.ones(len(passages), dtype=bool)
         stance_hyps = hyps if needs_relevance else hyps[:-1]
         raw = np.zeros((len(passages), len(hyps)))
