@@ -30,10 +30,12 @@ def execute(path: Path, root: Path, timeout: int = 600, output: Path | None = No
     from nbclient import NotebookClient
 
     nb = jupytext.read(path)
+    for i, cell in enumerate(nb.cells):  # jupytext draws random cell ids: fixed ones keep reruns diff-free
+        cell["id"] = f"cell-{i:03d}"
     env_before = os.environ.get("ZSN_ROOT")
     os.environ["ZSN_ROOT"] = str(root.resolve())
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False, coalesce_streams=True,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
         if env_before is None:
