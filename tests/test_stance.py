@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from zeroshot_news.config import PassageConfig, StanceConfig, StanceTarget
+from zeroshot_news.passages import split_passages
 from zeroshot_news.stance import alias_pattern, classify_stance, decide_none, target_hypotheses
 
-from .fakes import KeywordScorer, section
+from .fakes import KeywordScorer, count_words, cut_words, section
 
 TEMPLATES = {"favor": ["This text supports {}."], "against": ["This text criticizes {}."],
              "neutral": ["This text reports on {} neutrally."]}
@@ -79,6 +80,27 @@ def test_description_is_the_relevance_topic_and_display_the_stance_topic():
     cfg = section(StanceConfig, "stance", targets=[described], templates=TEMPLATES)
     s = classify_stance(arts, scorer, cfg, NO_OVERLAP, progress=False).stance
     assert s.loc[0, "label"] != "none" and s.loc[0, "relevance"] == pytest.approx(0.9)
+
+
+def test_a_description_sizes_passages_only_under_a_relevance_rule():
+    from zeroshot_news.stance import stance_passages
+
+    long = StanceTarget("russia", "the Russian government", ["Kremlin"], description=" ".join(["officials"] * 40))
+    arts = pd.DataFrame({"doc_id": ["a"], "title": [""], "body": [" ".join(["The Kremlin spoke today."] * 30)]})
+    split = section(PassageConfig, "passages", overlap_sentences=0)
+
+    class PairBudgetScorer(KeywordScorer):  # a cross-encoder's window: passage + hypothesis
+        def split(self, text, hypotheses, overlap, segment=None):
+            room = self.budget - max(self.count_tokens(hypotheses))
+            return split_passages(text, room, count_words, cut_words, overlap, segment)
+
+    def n_passages(target, rule):
+        cfg = section(StanceConfig, "stance", targets=[target], templates=TEMPLATES, none_rule=rule)
+        return len(stance_passages(arts, PairBudgetScorer({}, budget=64), cfg, split, progress=False))
+
+    plain = StanceTarget("russia", "the Russian government", ["Kremlin"])
+    assert n_passages(long, "alias") == n_passages(plain, "alias")  # never asked: no effect
+    assert n_passages(long, "alias_and_relevance") > n_passages(plain, "alias_and_relevance")
 
 
 @pytest.mark.parametrize("rule, mentioned, relevance, none", [

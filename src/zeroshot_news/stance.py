@@ -110,8 +110,11 @@ def decide_none(cfg: StanceConfig, mentioned: bool, relevance: float | None) -> 
 
 def stance_passages(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfig, passages_cfg: PassageConfig,
                     progress: bool = True) -> pd.DataFrame:
-    """The passages the stance stage scores (sized for every target's longest hypothesis)."""
-    all_hyps = [h for t in cfg.targets for h in target_hypotheses(cfg, t)[1]]
+    """The passages the stance stage scores, sized for the longest hypothesis it scores (the
+    relevance one only under a relevance rule: a long description must not shorten the
+    passages of a rule that never asks it)."""
+    scored = slice(None) if cfg.none_rule != "alias" else slice(None, -1)
+    all_hyps = [h for t in cfg.targets for h in target_hypotheses(cfg, t)[1][scored]]
     return split_articles(articles, scorer, all_hyps, passages_cfg.overlap_sentences, progress,
                           desc="split (stance)", mode=passages_cfg.mode)
 
