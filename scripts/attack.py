@@ -142,8 +142,9 @@ def run(attack: Attack, work: Path, marker: Path) -> list[str]:
     if "-o" in args:
         out = args.pop(args.index("-o") + 1)
         args.remove("-o")
+    # The cache path is absolute: a relative one anchors at the project, not at ``work``.
     cmd = [sys.executable, "-m", "zeroshot_news", "classify", attack.input, "-o", out, "--no-progress",
-           "--config-dir", str(REPO / "conf"), "cache.path=cache.sqlite", *args]
+           "--config-dir", str(REPO / "conf"), f"cache.path={work / 'cache.sqlite'}", *args]
     if "--head" not in args:
         cmd += ["--head", str(REPO / "models" / "topic_head.json")]
     before = snapshot(work)
