@@ -88,7 +88,7 @@ ARTICLES = pd.DataFrame({  # the tiny model learnt the cue words: yes = favor, n
 })
 
 
-def _cue_probabilities(scorer, pairs: pd.DataFrame) -> np.ndarray:
+def _cue_probabilities(scorer, pairs: pd.DataFrame, cfg) -> np.ndarray:
     """The stance model's view, made sharp: the tiny model's yes / no separation is too weak
     to pass a confidence threshold, and this test is about what adapt does with the calls."""
     cue = {"yes": [0.8, 0.1, 0.1], "no": [0.1, 0.8, 0.1]}

@@ -108,13 +108,23 @@ def decide_none(cfg: StanceConfig, mentioned: bool, relevance: float | None) -> 
     return not (mentioned and relevant)  # alias_and_relevance
 
 
+def needs_relevance(cfg: StanceConfig) -> bool:
+    """Does the none rule ask the relevance hypothesis?"""
+    return cfg.none_rule != "alias"
+
+
+def scored_hypotheses(cfg: StanceConfig, target: StanceTarget) -> tuple[list[str], list[str]]:
+    """(classes, texts) the stage scores for one target: the relevance one (last) only when
+    the none rule asks it."""
+    classes, texts = target_hypotheses(cfg, target)
+    return (classes, texts) if needs_relevance(cfg) else (classes[:-1], texts[:-1])
+
+
 def stance_passages(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfig, passages_cfg: PassageConfig,
                     progress: bool = True) -> pd.DataFrame:
-    """The passages the stance stage scores, sized for the longest hypothesis it scores (the
-    relevance one only under a relevance rule: a long description must not shorten the
-    passages of a rule that never asks it)."""
-    scored = slice(None) if cfg.none_rule != "alias" else slice(None, -1)
-    all_hyps = [h for t in cfg.targets for h in target_hypotheses(cfg, t)[1][scored]]
+    """The passages the stance stage scores, sized for the longest hypothesis it scores (a
+    long description must not shorten the passages of a rule that never asks it)."""
+    all_hyps = [h for t in cfg.targets for h in scored_hypotheses(cfg, t)[1]]
     return split_articles(articles, scorer, all_hyps, passages_cfg.overlap_sentences, progress,
                           desc="split (stance)", mode=passages_cfg.mode)
 
@@ -128,7 +138,6 @@ def mentions_of(passages: pd.DataFrame, target: StanceTarget, case_sensitive: bo
 def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfig,
                     passages_cfg: PassageConfig, progress: bool = True) -> StanceResult:
     passages = stance_passages(articles, scorer, cfg, passages_cfg, progress)
-    needs_relevance = cfg.none_rule != "alias"
     groups = passages.groupby("doc_id", sort=False).indices
     empty = np.array([], dtype=int)
     # One scorer call per target (batched over the whole chunk), then rows doc-major so
@@ -137,8 +146,8 @@ def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfi
     for target in cfg.targets:
         classes, hyps = target_hypotheses(cfg, target)
         mentions = mentions_of(passages, target, cfg.case_sensitive_aliases)
-        scored = mentions if not needs_relevance else np.ones(len(passages), dtype=bool)
-        stance_hyps = hyps if needs_relevance else hyps[:-1]
+        scored = np.ones(len(passages), dtype=bool) if needs_relevance(cfg) else mentions
+        stance_hyps = scored_hypotheses(cfg, target)[1]
         raw = np.zeros((len(passages), len(hyps)))
         if scored.any():
             raw[np.flatnonzero(scored), : len(stance_hyps)] = score_passages(
@@ -148,8 +157,7 @@ def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfi
     for doc_id in articles["doc_id"]:
         idx = groups.get(doc_id, empty)
         for target, classes, mentions, raw in per_target:
-            rows.append(_article_stance(doc_id, target.name, idx, mentions, raw, classes, passages, cfg,
-                                        needs_relevance))
+            rows.append(_article_stance(doc_id, target.name, idx, mentions, raw, classes, passages, cfg))
     stance = pd.DataFrame(rows, columns=STANCE_COLUMNS).astype(
         {"favor": float, "against": float, "neutral": float, "relevance": float})
     report = StanceReport([t.name for t in cfg.targets])
@@ -159,11 +167,10 @@ def classify_stance(articles: pd.DataFrame, scorer: PairScorer, cfg: StanceConfi
 
 
 def _article_stance(doc_id: str, target: str, idx: np.ndarray, mentions: np.ndarray, raw: np.ndarray,
-                    classes: list[str], passages: pd.DataFrame, cfg: StanceConfig,
-                    needs_relevance: bool) -> dict[str, Any]:
+                    classes: list[str], passages: pd.DataFrame, cfg: StanceConfig) -> dict[str, Any]:
     """One article x target row from the passage scores of that target."""
     mention_idx = idx[mentions[idx]]
-    relevance = float(raw[idx, -1].max()) if needs_relevance and len(idx) else None
+    relevance = float(raw[idx, -1].max()) if needs_relevance(cfg) and len(idx) else None
     if decide_none(cfg, bool(len(mention_idx)), relevance):
         return _row(doc_id, target, "none", None, relevance, len(idx), len(mention_idx), [])
     # Score the mentioning passages; with a relevance rule and no mention, all of them.

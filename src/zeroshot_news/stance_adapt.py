@@ -21,17 +21,19 @@ import argparse
 import logging
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .config import Config, ConfigError, StanceAdaptationConfig, add_config_args, config_from_args
+from .config import Config, ConfigError, StanceAdaptationConfig, StanceConfig, add_config_args, config_from_args
 from .io import write_json
+from .loading import select_device
 from .scorers import PairScorer, build_scorer
-from .stance import CLASSES, mentions_of, stance_passages
+from .scoring import class_scores
+from .stance import CLASSES, mentions_of, scored_hypotheses, stance_passages
 from .train_stance import Item, build_model, read_vast, split_by_topic, subsample, train
 from .training import save_model
 
@@ -51,12 +53,13 @@ def mentioning_pairs(articles: pd.DataFrame, scorer: PairScorer, cfg: Config, pr
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=PAIR_COLUMNS)
 
 
-def pair_probabilities(scorer: PairScorer, pairs: pd.DataFrame) -> np.ndarray:
-    """[n, 3] favor / against / neutral per pair, through the stance backend's tagged hypotheses."""
+def pair_probabilities(scorer: PairScorer, pairs: pd.DataFrame, cfg: StanceConfig) -> np.ndarray:
+    """[n, 3] favor / against / neutral per pair: the stance stage's hypotheses and class scores."""
+    by_name = {t.name: t for t in cfg.targets}
     out = np.zeros((len(pairs), len(CLASSES)))
-    for topic, idx in pairs.groupby("topic", sort=True).indices.items():
-        scores = scorer.score(list(pairs["text"].iloc[idx]), [f"[{c}] {topic}" for c in CLASSES])
-        out[idx] = scores
+    for name, idx in pairs.groupby("target", sort=True).indices.items():
+        classes, hyps = scored_hypotheses(cfg, by_name[name])
+        out[idx] = class_scores(scorer.score(list(pairs["text"].iloc[idx]), hyps), classes, CLASSES)
     return out
 
 
@@ -98,7 +101,7 @@ def adapt(cfg: Config, articles: pd.DataFrame, progress: bool = True) -> dict[st
     start = time.perf_counter()
     scorer = build_scorer(model_cfg, progress=progress, cache=cfg.cache)
     pairs = mentioning_pairs(articles, scorer, cfg, progress)
-    probs = pair_probabilities(scorer, pairs)
+    probs = pair_probabilities(scorer, pairs, cfg.stance)
     labelled = pseudo_labels(pairs, probs, adapt_cfg.confidence, adapt_cfg.max_per_class)
     if not labelled:
         raise ValueError(f"no pseudo-labels: no favor and against pair reaches confidence {adapt_cfg.confidence} "
@@ -108,8 +111,6 @@ def adapt(cfg: Config, articles: pd.DataFrame, progress: bool = True) -> dict[st
     if training.num_threads:
         torch.set_num_threads(training.num_threads)
     torch.manual_seed(adapt_cfg.seed)
-    from .loading import select_device
-
     device = select_device(training.device)
     model, tokenizer = build_model(model_cfg.name_or_path, training.freeze_word_embeddings)
     recipe = replace(training, epochs=adapt_cfg.epochs, learning_rate=adapt_cfg.learning_rate, seed=adapt_cfg.seed)
@@ -126,8 +127,7 @@ def adapt(cfg: Config, articles: pd.DataFrame, progress: bool = True) -> dict[st
         "final_train_loss": round(result.final_loss, 4),
         "scoring_seconds": round(scoring_seconds, 1),
         "train_seconds": round(result.seconds, 1),
-        "settings": {k: getattr(adapt_cfg, k) for k in ("confidence", "max_per_class", "replay_ratio", "epochs",
-                                                          "learning_rate", "seed")},
+        "settings": {k: v for k, v in asdict(adapt_cfg).items() if k != "output_dir"},
     }
     save_model(model, tokenizer, adapt_cfg.output_dir, model_card(adapt_cfg, report))
     return report
