@@ -28,7 +28,7 @@ test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: install
-	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff check src tests scripts research perf notebooks
 
 # Regenerate params.yaml from conf/ (dvc exp run does this itself).
 params: install

@@ -8,7 +8,7 @@ label descriptions and NLI model:
                hypothesis_template, batch_size); it silently truncates each article to the
                model's max length (only the first ~512 tokens are read)
   b            the project's nli backend as configured (conf/model/nli.yaml: runtime, precision)
-               through zeroshot_news.topic.classify_topics, no cache: every passage is scored
+               through zeroshot_news.zeroshot.topic.classify_topics, no cache: every passage is scored
   b_ref        NLIScorer, the plain reference implementation (torch, tokenizer per batch)
   b_torch      FastNLIScorer, torch fp32: bit-identical scores to b_ref
   b_onnx       FastNLIScorer, ONNX Runtime fp32 (scores equal to b_ref within ~1e-6)
@@ -100,8 +100,7 @@ def _nli_scorer(name: str, nli_cfg, threads):
     from zeroshot_news.scorers.fast_nli import FastNLIScorer
 
     if name == "b_ref":
-        sys.path.insert(0, str(REPO))  # the reference implementation lives with the tests
-        from tests.scorers.reference_nli import NLIScorer
+        from zeroshot_news.scorers.reference import NLIScorer
 
         return NLIScorer(dataclasses.replace(nli_cfg, runtime="torch", precision="fp32"), progress=False)
     runtime, precision, mode = NLI_MODES[name]
@@ -130,7 +129,7 @@ class Recorder:
 def _topic_run(scorer, articles, cfg, mode: str = "split"):
     import dataclasses
 
-    from zeroshot_news.topic import classify_topics
+    from zeroshot_news.zeroshot.topic import classify_topics
 
     start = time.perf_counter()
     result = classify_topics(articles, scorer, cfg.taxonomy, cfg.topic, dataclasses.replace(cfg.passages, mode=mode),
@@ -143,7 +142,7 @@ def worker(args) -> dict:
 
     cfg, articles, nli_cfg, emb_cfg = _setup(args)
     articles = articles.head(args.n)
-    from zeroshot_news.passages import article_text
+    from zeroshot_news.corpus.passages import article_text
 
     out: dict = {"contender": args.worker, "articles": len(articles), "threads": torch.get_num_threads()}
     labels = [d for lab in cfg.taxonomy.labels for d in lab.descriptions]
@@ -232,7 +231,8 @@ def equality(args, articles, labels, hypotheses, nli_cfg, cfg) -> dict:
 def incremental(args, cfg, nli_cfg) -> dict:
     """Cached topic runs: N articles, then N + extra (only new pairs), then N + extra again."""
     _, articles, _, _ = _setup(args)
-    from zeroshot_news.scorers.cache import CachedScorer, ScoreCache
+    from zeroshot_news.scorers.cached import CachedScorer
+    from zeroshot_news.scorers.store import ScoreCache
 
     inner = _nli_scorer(args.incremental_scorer, nli_cfg, args.threads)
     inner.score([articles["title"].iloc[0]], ["warm-up."])

@@ -13,11 +13,11 @@ import itertools
 
 import numpy as np
 
-from zeroshot_news.benchmarks.common import classification_metrics
-from zeroshot_news.benchmarks.vast import CLASSES, decide, load, score_items
 from zeroshot_news.config import compose_config, parse_config
-from zeroshot_news.scorers import build_scorer
-from zeroshot_news.train_stance import read_vast, split_by_topic
+from zeroshot_news.evaluation.benchmarks.common import classification_metrics
+from zeroshot_news.evaluation.benchmarks.vast import CLASSES, decide, load, score_items
+from zeroshot_news.scorers.build import build_scorer
+from zeroshot_news.training.stance import read_vast, split_by_topic
 
 THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.0, 1.0001, 0.05))
 MARGINS = tuple(round(x, 2) for x in np.arange(0.0, 0.6001, 0.05))

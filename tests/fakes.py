@@ -16,10 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from tests.conftest import REPO
 from zeroshot_news.config import Config, ModelConfig, compose_config, parse_config, parse_section
-from zeroshot_news.passages import lead_passage, split_passages
-
-from .conftest import REPO
+from zeroshot_news.corpus.passages import lead_passage, split_passages
 
 
 def count_words(texts):

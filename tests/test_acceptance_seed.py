@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from zeroshot_news.clean import clean
+from tests.conftest import REPO
 from zeroshot_news.config import compose_config, parse_config
-from zeroshot_news.ingest import ingest
-from zeroshot_news.scorers import build_scorer
-from zeroshot_news.topic import classify_topics
-
-from .conftest import REPO
+from zeroshot_news.corpus.clean import clean
+from zeroshot_news.corpus.ingest import ingest
+from zeroshot_news.scorers.build import build_scorer
+from zeroshot_news.zeroshot.topic import classify_topics
 
 pytestmark = pytest.mark.slow
 

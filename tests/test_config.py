@@ -9,9 +9,8 @@ import typing
 import pytest
 import yaml
 
+from tests.conftest import REPO
 from zeroshot_news.config import ConfigError, compose_config, load_config, parse_config
-
-from .conftest import REPO
 
 CONF = REPO / "conf"
 

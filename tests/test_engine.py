@@ -8,14 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import REPO
+from tests.fakes import section
 from zeroshot_news.config import ConfigError, EngineConfig, compose_config, parse_config
 from zeroshot_news.engine import run_chunked
 from zeroshot_news.io import write_parquet
-from zeroshot_news.stance import STANCE_SCHEMA, StanceWorker, classify_stance
-from zeroshot_news.topic import PASSAGE_SCHEMA, TOPIC_SCHEMA, TopicWorker, classify_topics
-
-from .conftest import REPO
-from .fakes import section
+from zeroshot_news.stages.stance import StanceWorker
+from zeroshot_news.stages.topic import TopicWorker
+from zeroshot_news.zeroshot.stance import STANCE_SCHEMA, classify_stance
+from zeroshot_news.zeroshot.topic import PASSAGE_SCHEMA, TOPIC_SCHEMA, classify_topics
 
 
 @pytest.fixture

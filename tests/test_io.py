@@ -12,9 +12,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tests.conftest import REPO
 from zeroshot_news.io import ParquetStreamWriter, atomic_path, write_json, write_jsonl, write_parquet
-
-from .conftest import REPO
 
 
 @pytest.fixture

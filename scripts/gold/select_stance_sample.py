@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from zeroshot_news.gold import matched_gold, split_tune_test
+from zeroshot_news.corpus.gold import matched_gold, split_tune_test
 
 RAW = Path("data/raw")
 BENCH = Path("data/external/benchmarks")
@@ -199,7 +199,7 @@ def stratum(row: dict, target: str) -> str:
     pos, neg = len(POSITIVE.findall(text)), len(NEGATIVE.findall(text))
     dim = CROWD_DIMENSION.get(target)
     crowd = row["crowd"][dim] if dim and "crowd" in row else 0.0
-    if pos >= 1 and pos >= neg or crowd >= 0.6:
+    if (pos >= 1 and pos >= neg) or crowd >= 0.6:
         return "positive"
     if neg >= 2 or crowd <= -0.6:
         return "negative"

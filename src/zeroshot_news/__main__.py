@@ -1,4 +1,4 @@
-from .cli import main
+from zeroshot_news.cli import main
 
 if __name__ == "__main__":
     main()

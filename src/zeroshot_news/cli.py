@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .config import ConfigError
+from zeroshot_news.config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +31,21 @@ EXIT_NO_SPACE = 4
 # returns an exit code (None: 0).
 COMMANDS: dict[str, tuple[str, str]] = {
     "compose": ("zeroshot_news.cli:compose", "print or write the composition of conf/ (params.yaml)"),
-    "ingest": ("zeroshot_news.ingest:main", "stage: raw sources -> articles, sentences, quarantine"),
-    "clean": ("zeroshot_news.clean:main", "stage: repair, strip boilerplate, drop duplicates and short articles"),
-    "self_train": ("zeroshot_news.self_train:main", "stage: fit the label-free topic head on the corpus's passages"),
-    "topic": ("zeroshot_news.topic:main", "stage: zero-shot topics of every article"),
-    "stance": ("zeroshot_news.stance:main", "stage: zero-shot stance toward every target"),
-    "evaluate": ("zeroshot_news.evaluate:main", "stage: predictions against the dev gold and the crowd gold"),
-    "benchmark": ("zeroshot_news.benchmarks:main", "stage: the configured public benchmark"),
-    "train_nli": ("zeroshot_news.train_nli:main", "stage: fine-tune the project's NLI cross-encoder"),
-    "train_stance": ("zeroshot_news.train_stance:main", "stage: fine-tune the stance cross-encoder on VAST train"),
-    "adapt_stance": ("zeroshot_news.stance_adapt:main",
-                     "label-free self-training of the trained stance model on a corpus's passages"),
-    "classify": ("zeroshot_news.classify:main", "ingest -> clean -> topic -> stance on any articles, to JSONL"),
-    "report": ("zeroshot_news.report:main", "execute the notebooks in notebooks/ headless on a run's outputs"),
-    "annotate": ("zeroshot_news.annotate:main", "gold for a new label: Label Studio export / import"),
+    "ingest": ("zeroshot_news.stages.ingest:main", "stage: raw sources -> articles, sentences, quarantine"),
+    "clean": ("zeroshot_news.stages.clean:main",
+              "stage: repair, strip boilerplate, drop duplicates and short articles"),
+    "self_train": ("zeroshot_news.stages.self_train:main",
+                   "stage: fit the label-free topic head on the corpus's passages"),
+    "topic": ("zeroshot_news.stages.topic:main", "stage: zero-shot topics of every article"),
+    "stance": ("zeroshot_news.stages.stance:main", "stage: zero-shot stance toward every target"),
+    "evaluate": ("zeroshot_news.stages.evaluate:main", "stage: predictions against the dev gold and the crowd gold"),
+    "benchmark": ("zeroshot_news.stages.benchmark:main", "stage: the configured public benchmark"),
+    "train_nli": ("zeroshot_news.stages.train_nli:main", "stage: fine-tune the project's NLI cross-encoder"),
+    "train_stance": ("zeroshot_news.stages.train_stance:main",
+                     "stage: fine-tune the stance cross-encoder on VAST train"),
+    "classify": ("zeroshot_news.apps.classify:main", "ingest -> clean -> topic -> stance on any articles, to JSONL"),
+    "report": ("zeroshot_news.apps.report:main", "execute the notebooks in notebooks/ headless on a run's outputs"),
+    "annotate": ("zeroshot_news.apps.annotate:main", "gold for a new label: Label Studio export / import"),
 }
 
 
@@ -55,8 +56,8 @@ def command_function(name: str) -> Callable[[list[str]], int | None]:
 
 def compose(argv: list[str]) -> None:
     """``compose [overrides...] [-o params.yaml]``: validate, then print or write the composition."""
-    from .config import compose_config, dump_params, parse_config
-    from .io import atomic_path
+    from zeroshot_news.config import compose_config, dump_params, parse_config
+    from zeroshot_news.io import atomic_path
 
     ap = argparse.ArgumentParser(description="Compose conf/ (with overrides) into params.yaml form.")
     ap.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=nli")

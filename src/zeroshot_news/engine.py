@@ -18,8 +18,8 @@ import pandas as pd
 import pyarrow as pa
 from tqdm import tqdm
 
-from .config import ConfigError, EngineConfig
-from .io import ParquetStreamWriter, iter_parquet
+from zeroshot_news.config import ConfigError, EngineConfig
+from zeroshot_news.io import ParquetStreamWriter, iter_parquet
 
 Worker = Callable[[pd.DataFrame], dict[str, pd.DataFrame]]
 WorkerFactory = Callable[[], Worker]

@@ -13,10 +13,10 @@ import time
 import numpy as np
 import pytest
 
-from zeroshot_news.scorers import PairScorer
-from zeroshot_news.scorers.cache import CachedScorer, ScoreCache, text_key
-
-from ..fakes import KeywordScorer, count_words, cut_words
+from tests.fakes import KeywordScorer, count_words, cut_words
+from zeroshot_news.scorers.base import PairScorer
+from zeroshot_news.scorers.cached import CachedScorer
+from zeroshot_news.scorers.store import ScoreCache, text_key
 
 PASSAGES = ["Russia moved troops to the border.", "The talks with the Taliban begin in Moscow.",
             "Nothing to see here.", "NATO troops and diplomacy."]
@@ -139,7 +139,7 @@ def test_wrapper_implements_the_contract_by_delegating(tmp_path):
 WRITER = textwrap.dedent("""
     import sys
     import numpy as np
-    from zeroshot_news.scorers.cache import ScoreCache
+    from zeroshot_news.scorers.store import ScoreCache
     cache = ScoreCache(sys.argv[1])
     hs = [f"h{j}" for j in range(int(sys.argv[2]))]
     for i in range(100000):
@@ -192,7 +192,7 @@ def test_concurrent_processes_share_one_file(tmp_path, n_procs):
     code = textwrap.dedent("""
         import sys
         import numpy as np
-        from zeroshot_news.scorers.cache import ScoreCache
+        from zeroshot_news.scorers.store import ScoreCache
         with ScoreCache(sys.argv[1]) as cache:
             hs = [f"h{j}" for j in range(50)]
             for i in range(40):
@@ -209,7 +209,7 @@ def test_concurrent_processes_share_one_file(tmp_path, n_procs):
 
 def test_maybe_cached_follows_the_config(tmp_path):
     from zeroshot_news.config import CacheConfig
-    from zeroshot_news.scorers.cache import maybe_cached
+    from zeroshot_news.scorers.cached import maybe_cached
 
     inner = KeywordScorer(KEYWORDS)
     assert maybe_cached(inner, CacheConfig(enabled=False, path=str(tmp_path / "x.sqlite"))) is inner
@@ -222,8 +222,8 @@ def test_maybe_cached_follows_the_config(tmp_path):
 
 def test_sentence_segmentations_are_remembered(tmp_path, monkeypatch, seed_text):
     """A cached re-run does not run the (slow) sentence splitter again; passages are unchanged."""
-    from zeroshot_news import passages as passages_module
-    from zeroshot_news.scorers import cache as cache_module
+    from zeroshot_news.corpus import passages as passages_module
+    from zeroshot_news.scorers import cached as cache_module
 
     inner = KeywordScorer(KEYWORDS, budget=40)
     calls: list[int] = []
@@ -254,9 +254,8 @@ def test_sentence_segmentations_are_remembered(tmp_path, monkeypatch, seed_text)
 def test_a_bi_encoder_scores_from_cached_vectors_without_encoding_again(tmp_path, tiny_encoder, monkeypatch):
     """self_train embeds the corpus; stance then scores the same passages: no second encoding,
     and the very same numbers as scoring without the cache."""
-    from zeroshot_news.scorers import build_encoder
-
-    from ..fakes import model_config
+    from tests.fakes import model_config
+    from zeroshot_news.scorers.build import build_encoder
 
     cfg = model_config("embedding", tiny_encoder, device="cpu", max_length=64, runtime="torch")
     passages = ["Troops crossed the border at dawn.", "Ministers met in Geneva.", "A quiet day."]

@@ -9,9 +9,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from zeroshot_news.scorers.cache import CachedScorer, ScoreCache, text_key
-
-from ..fakes import KeywordScorer
+from tests.fakes import KeywordScorer
+from zeroshot_news.scorers.cached import CachedScorer
+from zeroshot_news.scorers.store import ScoreCache, text_key
 
 PASSAGES = ["Russia moved troops to the border.", "The talks with the Taliban begin in Moscow."]
 HYPS = ["This text is about the military.", "This text is about diplomacy."]
@@ -21,7 +21,7 @@ EXPECTED = np.array([[0.9, 0.1], [0.1, 0.9]])
 
 def _warnings(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.levelno == logging.WARNING and r.name == "zeroshot_news.scorers.cache"]
+            if r.levelno == logging.WARNING and r.name == "zeroshot_news.scorers.store"]
 
 
 def _fill(path, n_passages: int = 2) -> None:
@@ -160,7 +160,7 @@ def test_disk_full_surfaces_as_no_space_left(tmp_path):
     ENOSPC naming the cache, not as 'cannot rollback - no transaction is active'."""
     import errno
 
-    from zeroshot_news.scorers.cache import ScoreCache
+    from zeroshot_news.scorers.store import ScoreCache
 
     cache = ScoreCache(tmp_path / "full.sqlite")
     pages = cache._con.execute("PRAGMA page_count").fetchone()[0]

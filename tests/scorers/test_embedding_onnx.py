@@ -8,12 +8,11 @@ import sys
 import numpy as np
 import pytest
 
-from zeroshot_news.loading import load_tokenizer, resolve_model
-from zeroshot_news.scorers import build_encoder
+from tests.fakes import model_config
+from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.scorers.embedding import choose_runtime
+from zeroshot_news.scorers.loading import load_tokenizer, resolve_model
 from zeroshot_news.scorers.rust_tokenizer import RustTokenizer
-
-from ..fakes import model_config
 
 TEXTS = ["Russia held military exercises in Tajikistan.", "The talks with the Taliban begin in Moscow.",
          "Café résumé — Kyiv's “talks” 中文 😀", "", "word " * 300]
@@ -61,7 +60,7 @@ def test_an_exported_encoder_starts_without_torch_or_transformers(tiny_encoder, 
     build_encoder(_cfg(tiny_encoder, tmp_path, runtime="onnx"), progress=False)  # exports once
     code = (
         "import sys\n"
-        "from zeroshot_news.scorers import build_encoder\n"
+        "from zeroshot_news.scorers.build import build_encoder\n"
         "from tests.fakes import model_config\n"
         f"cfg = model_config('embedding', {str(tiny_encoder)!r}, device='cpu', runtime='onnx', max_length=64,"
         f" export_dir={str(tmp_path)!r})\n"

@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.fakes import model_config
 from zeroshot_news.config import ConfigError, ModelConfig
-from zeroshot_news.scorers import build_scorer
+from zeroshot_news.scorers.build import build_scorer
 from zeroshot_news.scorers.fast_nli import FastNLIScorer, learn_pair_template
-
-from ..fakes import model_config
-from .reference_nli import NLIScorer
+from zeroshot_news.scorers.reference import NLIScorer
 
 PASSAGES = ["Russia held military exercises in Tajikistan.", "The talks with the Taliban begin in Moscow.",
             "A short one.", "Russia held military exercises in Tajikistan."]

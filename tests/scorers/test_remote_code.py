@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
 from zeroshot_news.config import ConfigError
-from zeroshot_news.model_safety import refuse_custom_code
 from zeroshot_news.scorers.base import resolve_model
-
-from ..conftest import REPO
+from zeroshot_news.scorers.safety import refuse_custom_code
 
 
 def _evil_folder(root: Path, marker: Path, where: str = "config.json") -> Path:

@@ -7,12 +7,13 @@ import dataclasses
 import numpy as np
 import pytest
 
+from tests.fakes import model_config
 from zeroshot_news.config import ConfigError, ModelConfig
-from zeroshot_news.scorers import PairScorer, build_scorer, resolve_model
+from zeroshot_news.scorers.base import PairScorer
+from zeroshot_news.scorers.build import build_scorer
 from zeroshot_news.scorers.fast_nli import entailment_ids
-
-from ..fakes import model_config
-from .reference_nli import NLIScorer
+from zeroshot_news.scorers.loading import resolve_model
+from zeroshot_news.scorers.reference import NLIScorer
 
 PASSAGES = ["Russia held military exercises in Tajikistan.", "The talks with the Taliban begin in Moscow.",
             "A short one."]

@@ -1,6 +1,6 @@
 """Typed configuration: the schema (:mod:`.schema`) and how it is loaded (:mod:`.load`)."""
 
-from .load import (
+from zeroshot_news.config.load import (
     DEFAULT_CONFIG_DIR,
     DEFAULT_PARAMS,
     add_config_args,
@@ -16,7 +16,7 @@ from .load import (
     parse_config,
     parse_section,
 )
-from .schema import (
+from zeroshot_news.config.schema import (
     BenchmarkConfig,
     CacheConfig,
     CleaningConfig,
@@ -33,7 +33,6 @@ from .schema import (
     PatternRule,
     SelfTrainConfig,
     SourceConfig,
-    StanceAdaptationConfig,
     StanceConfig,
     StanceTarget,
     StanceTrainingConfig,
@@ -61,7 +60,6 @@ __all__ = [
     "PatternRule",
     "SelfTrainConfig",
     "SourceConfig",
-    "StanceAdaptationConfig",
     "StanceConfig",
     "StanceTarget",
     "StanceTrainingConfig",

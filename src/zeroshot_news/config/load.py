@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import yaml
 
-from .schema import Config, ConfigError, ModelConfig
+from zeroshot_news.config.schema import Config, ConfigError, ModelConfig
 
 # ---------------------------------------------------------------------------
 # Parsing: dict -> dataclasses, strict about keys and types

@@ -566,39 +566,6 @@ class StanceTrainingConfig:
 
 
 @dataclass(frozen=True)
-class StanceAdaptationConfig:
-    """Label-free self-training of the trained stance model on a corpus (``adapt_stance``).
-
-    Training settings not named here (batch size, max_length, warm-up, schedule, label
-    smoothing, bf16, device, threads) are ``stance_training``'s."""
-
-    output_dir: str
-    # A (passage, target) pair is a pseudo-label when the model's favor or against
-    # probability is at least this (its argmax).
-    confidence: float
-    # At most this many of each of favor and against, and never more of one than of the
-    # other (the most confident first): one-sided pseudo-labels collapse onto one class.
-    max_per_class: int
-    # VAST training-topic items mixed in per pseudo-label (so the model keeps what VAST
-    # taught it, neutral included); 0 = pseudo-labels only.
-    replay_ratio: float
-    epochs: float
-    learning_rate: float
-    seed: int
-
-    def validate(self, key: str) -> None:
-        _check_unit(self.confidence, f"{key}.confidence")
-        if self.max_per_class < 1:
-            raise ConfigError(f"{key}.max_per_class: must be >= 1")
-        if self.replay_ratio < 0:
-            raise ConfigError(f"{key}.replay_ratio: must be >= 0")
-        if self.epochs <= 0:
-            raise ConfigError(f"{key}.epochs: must be positive")
-        if not 0 < self.learning_rate < 1:
-            raise ConfigError(f"{key}.learning_rate: must be in (0, 1)")
-
-
-@dataclass(frozen=True)
 class Config:
     """The whole composition (``params.yaml``): one section per Hydra group of ``conf/``."""
 
@@ -617,7 +584,6 @@ class Config:
     # The public benchmarks by name (conf/config.yaml places each `benchmark/` option here).
     benchmarks: dict[str, BenchmarkConfig]
     stance_training: StanceTrainingConfig | None = None  # only the train_stance stage reads it
-    stance_adaptation: StanceAdaptationConfig | None = None  # only adapt_stance reads it
 
     def __post_init__(self) -> None:
         labels = {lab.name for lab in self.taxonomy.labels}

@@ -16,9 +16,16 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..config import ModelConfig
-from ..loading import ResolvedModel, load_tokenizer, loading, quiet_transformers, resolve_model, select_device
-from ..passages import Passage, Segmenter, lead_passage, shortest, split_passages
+from zeroshot_news.config import ModelConfig
+from zeroshot_news.corpus.passages import Passage, Segmenter, lead_passage, shortest, split_passages
+from zeroshot_news.scorers.loading import (
+    ResolvedModel,
+    load_tokenizer,
+    loading,
+    quiet_transformers,
+    resolve_model,
+    select_device,
+)
 
 
 @runtime_checkable

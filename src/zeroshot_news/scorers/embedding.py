@@ -23,14 +23,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ..config import ModelConfig
-from ..loading import ResolvedModel, load_tokenizer, loading, resolve_model
-from .base import (
+from zeroshot_news.config import ModelConfig
+from zeroshot_news.scorers.base import (
     TokenizerMixin,
     length_sorted_batches,
     model_fingerprint,
 )
-from .rust_tokenizer import RustTokenizer
+from zeroshot_news.scorers.loading import ResolvedModel, load_tokenizer, loading, resolve_model
+from zeroshot_news.scorers.rust_tokenizer import RustTokenizer
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class EmbeddingScorer(TokenizerMixin):
     def _load_onnx(self, cfg: ModelConfig, progress: bool) -> ResolvedModel:
         """Tokenizer from tokenizer.json and the exported graph: neither torch nor transformers
         is imported unless the graph must first be exported (once per weights)."""
-        from .onnx_runtime import OnnxLogits, export_digest, exported_graph
+        from zeroshot_news.scorers.onnx_runtime import OnnxLogits, export_digest, exported_graph
 
         self.cfg, self.progress, self.device = cfg, progress, "cpu"
         resolved = resolve_model(cfg.name_or_path)

@@ -36,8 +36,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from tqdm import tqdm
 
-from ..config import ConfigError, ModelConfig
-from .base import TokenizerMixin, length_sorted_batches, loading, model_fingerprint, resolve_model
+from zeroshot_news.config import ConfigError, ModelConfig
+from zeroshot_news.scorers.base import TokenizerMixin, length_sorted_batches, loading, model_fingerprint, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class FastNLIScorer(TokenizerMixin):
         mode = self.precision
         self.runtime = cfg.runtime if cfg.runtime != "auto" else ("onnx" if self.device == "cpu" else "torch")
         if self.runtime == "onnx":
-            from .onnx_runtime import OnnxLogits, export_digest, exported_graph
+            from zeroshot_news.scorers.onnx_runtime import OnnxLogits, export_digest, exported_graph
 
             if self.template is None:
                 raise ConfigError("model.runtime=onnx: this tokenizer's pair layout cannot be rebuilt from "

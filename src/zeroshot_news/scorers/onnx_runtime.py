@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ConfigError
+from zeroshot_news.config import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..config import ConfigError
-from .fast_nli import FastNLIScorer
+from zeroshot_news.config import ConfigError
+from zeroshot_news.decisions import STANCE_CLASSES
+from zeroshot_news.scorers.fast_nli import FastNLIScorer
 
-CLASSES = ("favor", "against", "neutral")
+CLASSES = STANCE_CLASSES
 TAGGED = re.compile(r"\[(favor|against|neutral|relevant)\] (.+)", re.DOTALL)
 
 

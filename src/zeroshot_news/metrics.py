@@ -1,0 +1,64 @@
+"""Classification metrics with one convention, and seeded bootstrap intervals.
+
+Macro-F1 is the mean F1 over the classes that occur in the gold: a class with no gold item
+has no recall to measure (its false positives still cost the classes they were taken
+from). Every macro-F1 in the project (evaluation, benchmarks, training reports) is
+:func:`macro_f1`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+
+DECIMALS = 4
+
+
+def rounded(x: float) -> float:
+    return round(float(x), DECIMALS)
+
+
+def present_classes(gold: Sequence[Any], classes: Sequence[Any]) -> list[Any]:
+    """The classes (in ``classes`` order) that occur in ``gold``."""
+    seen = set(np.asarray(gold, dtype=object).tolist())
+    return [c for c in classes if c in seen]
+
+
+def macro_f1(gold: Sequence[Any], pred: Sequence[Any], classes: Sequence[Any]) -> float | None:
+    """Mean F1 over the classes of ``classes`` present in ``gold``; None without gold items."""
+    present = present_classes(gold, classes)
+    return mean_f1(gold, pred, present) if present else None
+
+
+def mean_f1(gold: Sequence[Any], pred: Sequence[Any], labels: Sequence[Any]) -> float:
+    """Mean F1 over exactly ``labels``: :func:`macro_f1` with its class set fixed (a bootstrap
+    resample keeps the whole gold's classes, so a rare class left out of it counts as 0)."""
+    return float(f1_score(list(gold), list(pred), labels=list(labels), average="macro", zero_division=0))
+
+
+def bootstrap_ci(metric: Callable[[np.ndarray], float], n: int, samples: int, confidence: float,
+                 seed: int) -> list[float] | None:
+    """Percentile CI of ``metric(indices)`` over item resamples; None without samples."""
+    if samples == 0 or n == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    values = [metric(rng.integers(0, n, n)) for _ in range(samples)]
+    alpha = (1 - confidence) / 2
+    return [rounded(np.quantile(values, alpha)), rounded(np.quantile(values, 1 - alpha))]
+
+
+def classification_report(gold: np.ndarray, pred: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, :func:`macro_f1` and per-class precision / recall / F1 / support."""
+    gold, pred = np.asarray(gold, dtype=object), np.asarray(pred, dtype=object)
+    p, r, f, s = precision_recall_fscore_support(gold, pred, labels=list(classes), zero_division=0)
+    macro = macro_f1(gold, pred, classes)
+    return {
+        "accuracy": rounded((gold == pred).mean()) if len(gold) else 0.0,
+        "macro_f1": rounded(macro) if macro is not None else 0.0,
+        "support": len(gold),
+        "per_class": {c: {"precision": rounded(pi), "recall": rounded(ri), "f1": rounded(fi), "support": int(si)}
+                      for c, pi, ri, fi, si in zip(classes, p, r, f, s, strict=True)},
+    }

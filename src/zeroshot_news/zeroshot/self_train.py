@@ -1,0 +1,124 @@
+"""Self-training: fit the label-free topic head on the corpus's own passages.
+
+The pool is the cleaned corpus (``data/processed/articles.parquet``), split into the same
+passages the topic stage reads. Every passage is embedded once; the zero-shot contrast
+(:func:`~.topic_head.contrast`) picks pseudo-labels and :func:`~.topic_head.fit_head`
+fits one logistic regression per label. With ``self_train.rounds: 0`` the stage writes a
+zero-shot marker instead, and the topic stage scores zero-shot.
+
+``self_train.labels_from: gold`` is the few-shot mode for users who annotate: the same
+head, fitted on the dev gold's ``tune`` half (:func:`train_few_shot_head`; the split is
+:mod:`~.gold`'s, the evaluate stage's), never on its test half. Not the default.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from zeroshot_news.config import Config
+from zeroshot_news.corpus.gold import matched_gold, tune_half
+from zeroshot_news.scorers.build import build_encoder
+from zeroshot_news.zeroshot.scoring import split_articles
+from zeroshot_news.zeroshot.topic_head import TopicHead, contrast, fit_head, fit_head_on_labels, zero_shot_marker
+
+log = logging.getLogger(__name__)
+
+
+def label_embeddings(encoder, cfg: Config) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each label's description embeddings (as hypotheses), and the background's."""
+    tax = cfg.taxonomy
+    labels = [encoder.embed([tax.hypothesis_template.format(d) for d in lab.descriptions]).astype(np.float64)
+              for lab in tax.labels]
+    background = [tax.hypothesis_template.format(d) for d in tax.background or []]
+    dim = labels[0].shape[1]
+    return labels, (encoder.embed(background).astype(np.float64) if background else np.zeros((0, dim)))
+
+
+def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = True) -> TopicHead:
+    """Pool articles -> passages -> embeddings -> pseudo-labels -> head."""
+    hypotheses = [h for _, h in cfg.taxonomy.hypotheses()]
+    passages = split_articles(articles, encoder, hypotheses, cfg.passages.overlap_sentences, progress,
+                              desc="split (self_train)", mode=cfg.passages.mode)
+    texts = list(passages["text"])
+    emb = encoder.embed(texts).astype(np.float64) if texts else np.zeros((0, 1))
+    labels, background = label_embeddings(encoder, cfg)
+    signal = contrast(emb, labels, background)
+    st = cfg.self_train
+    head = fit_head(emb, signal, [lab.name for lab in cfg.taxonomy.labels], encoder.encoder_fingerprint,
+                    rounds=st.rounds, positive_fraction=st.positive_fraction,
+                    negative_fraction=st.negative_fraction, C=st.C, seed=st.seed, max_iter=st.max_iter)
+    head.info["pool_articles"] = len(articles)
+    return head
+
+
+def gold_targets(passages: pd.DataFrame, signal: np.ndarray, gold: pd.DataFrame,
+                 labels: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Few-shot training passages per label from annotated articles (``gold``: doc_id and
+    0/1 label columns). A positive article contributes the passage where the label's
+    zero-shot contrast is highest (articles mix topics: the one that carries it), a
+    negative article every passage (the topic stage takes the max over passages, so no
+    passage of it may look positive)."""
+    doc = passages["doc_id"].to_numpy()
+    targets = {}
+    for j, label in enumerate(labels):
+        if label not in gold.columns:
+            raise ValueError(f"self_train.labels_from=gold: the gold has no column {label!r}")
+        annotated = gold[gold[label].isin(["0", "1"])]
+        idx, y = [], []
+        for doc_id, value in zip(annotated["doc_id"], annotated[label], strict=True):
+            rows = np.flatnonzero(doc == doc_id)
+            if not len(rows):
+                continue
+            if value == "1":
+                idx.append(rows[np.argmax(signal[rows, j])])
+                y.append(1)
+            else:
+                idx.extend(rows)
+                y.extend([0] * len(rows))
+        targets[label] = (np.array(idx, dtype=int), np.array(y, dtype=float))
+    return targets
+
+
+def train_few_shot_head(articles: pd.DataFrame, gold_tune: pd.DataFrame, encoder, cfg: Config,
+                        progress: bool = True) -> TopicHead:
+    """The few-shot head: passages of the annotated (tune-half) articles only."""
+    annotated = articles[articles["doc_id"].isin(set(gold_tune["doc_id"]))]
+    hypotheses = [h for _, h in cfg.taxonomy.hypotheses()]
+    passages = split_articles(annotated[["doc_id", "title", "body"]], encoder, hypotheses,
+                              cfg.passages.overlap_sentences, progress, desc="split (few-shot)", mode=cfg.passages.mode)
+    emb = encoder.embed(list(passages["text"])).astype(np.float64)
+    signal = contrast(emb, *label_embeddings(encoder, cfg))
+    names = [lab.name for lab in cfg.taxonomy.labels]
+    st = cfg.self_train
+    head = fit_head_on_labels(emb, gold_targets(passages, signal, gold_tune, names), encoder.encoder_fingerprint,
+                              C=st.C, seed=st.seed, max_iter=st.max_iter)
+    head.info["training_articles"] = int(annotated["doc_id"].nunique())
+    return head
+
+
+def tune_half_of(articles: pd.DataFrame, cfg: Config) -> pd.DataFrame:
+    """The dev gold's tune half, matched to ``articles`` exactly as the evaluate stage does."""
+    return tune_half(matched_gold(cfg.evaluation.gold_path, articles), cfg.evaluation.seed)
+
+
+def fit_topic_head(articles: pd.DataFrame | None, cfg: Config) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the head file's content, the report): the label-free head, the few-shot head
+    (``labels_from: gold``), or the zero-shot marker when the config uses no head
+    (``articles`` is then not read and may be None)."""
+    report: dict[str, Any] = {"rounds": cfg.self_train.rounds, "labels_from": cfg.self_train.labels_from}
+    if not cfg.uses_topic_head:
+        why = "self_train.rounds is 0" if cfg.self_train.rounds == 0 else f"model.backend is {cfg.model.backend}"
+        report["rounds"] = 0
+        return zero_shot_marker({"reason": why}), report
+    assert articles is not None
+    encoder = build_encoder(cfg.model, cache=cfg.cache)
+    if cfg.self_train.labels_from == "gold":
+        head = train_few_shot_head(articles, tune_half_of(articles, cfg), encoder, cfg)
+    else:
+        head = train_head(articles[["doc_id", "title", "body"]], encoder, cfg)
+    report.update(head.info)
+    return head.to_dict(), report

@@ -1,0 +1,132 @@
+"""Topic stage: multi-label zero-shot topics over the configured taxonomy.
+
+Each article is split into passages, every (passage, label hypothesis) pair is
+scored, a label's hypotheses combine per passage (``topic.hypothesis_combine``) and
+passages aggregate to the article (``topic.passage_aggregate``). A label is predicted
+when its article score reaches the label's threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from zeroshot_news.config import (
+    ConfigError,
+    PassageConfig,
+    TaxonomyConfig,
+    TopicConfig,
+)
+from zeroshot_news.scorers.base import PairScorer
+from zeroshot_news.zeroshot.scoring import SCORE_DECIMALS, aggregate, combine_hypotheses, score_passages, split_articles
+from zeroshot_news.zeroshot.topic_head import TopicHead
+
+log = logging.getLogger(__name__)
+
+TOPIC_COLUMNS = ["doc_id", "label", "score", "threshold", "predicted", "n_passages", "best_passage",
+                 "passage_scores"]
+
+
+TOPIC_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("label", pa.string()), ("score", pa.float64()), ("threshold", pa.float64()),
+    ("predicted", pa.bool_()), ("n_passages", pa.int64()), ("best_passage", pa.int64()),
+    ("passage_scores", pa.list_(pa.float64())),
+])
+PASSAGE_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("passage", pa.int64()), ("start", pa.int64()), ("end", pa.int64()),
+    ("n_tokens", pa.int64()), ("forced", pa.bool_()), ("text", pa.string()),
+])
+
+
+class TopicReport:
+    """Stage report accumulated chunk by chunk (so it never needs the whole table)."""
+
+    def __init__(self, labels: list[str], n_hypotheses: int):
+        self.labels, self.n_hypotheses = labels, n_hypotheses
+        self.articles = self.passages = self.no_topic = 0
+        self.predicted = dict.fromkeys(labels, 0)
+        self.score_sum = dict.fromkeys(labels, 0.0)
+
+    def update(self, results: dict[str, pd.DataFrame]) -> None:
+        topics, passages = results["topics"], results["passages"]
+        self.articles += topics["doc_id"].nunique()
+        self.passages += len(passages)
+        for label, group in topics.groupby("label"):
+            self.predicted[label] += int(group["predicted"].sum())
+            self.score_sum[label] += float(group["score"].sum())
+        self.no_topic += int((~topics.groupby("doc_id")["predicted"].any()).sum())
+
+    def to_dict(self) -> dict[str, Any]:
+        n = max(self.articles, 1)
+        return {
+            "articles": self.articles,
+            "passages": self.passages,
+            "pairs_scored": self.passages * self.n_hypotheses,
+            "predicted_share": {lab: round(self.predicted[lab] / n, 4) for lab in self.labels},
+            "mean_score": {lab: round(self.score_sum[lab] / n, 4) for lab in self.labels},
+            "no_topic_share": round(self.no_topic / n, 4),
+        }
+
+
+@dataclass
+class TopicResult:
+    topics: pd.DataFrame
+    passages: pd.DataFrame
+    report: dict[str, Any]
+
+
+def check_head(head: TopicHead, labels: list[str], encoder_fingerprint: str, where: str = "topic head") -> None:
+    """A head applies only to the labels and the encoder it was fitted on."""
+    if list(head.labels) != labels:
+        raise ConfigError(f"{where}: fitted for labels {list(head.labels)}, the taxonomy has {labels}; "
+                          "re-run the self_train stage")
+    if head.encoder != encoder_fingerprint:
+        raise ConfigError(f"{where}: fitted on another encoder ({head.encoder}, model is {encoder_fingerprint}); "
+                          "re-run the self_train stage")
+
+
+def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: TaxonomyConfig,
+                    topic: TopicConfig, passages_cfg: PassageConfig, progress: bool = True,
+                    head: TopicHead | None = None) -> TopicResult:
+    """Topic scores of every article: zero-shot pair scores, or, with a ``head``, the
+    self-trained head's probability on each passage's embedding (``scorer`` is then the
+    embedding backend itself)."""
+    pairs = taxonomy.hypotheses()
+    label_of = [lab for lab, _ in pairs]
+    hypotheses = [h for _, h in pairs]
+    labels = [lab.name for lab in taxonomy.labels]
+    thresholds = {lab.name: lab.threshold for lab in taxonomy.labels}
+    passages = split_articles(articles, scorer, hypotheses, passages_cfg.overlap_sentences, progress,
+                              mode=passages_cfg.mode)
+    if head is not None:
+        texts = list(passages["text"])
+        scores = head.predict_proba(scorer.embed(texts)) if texts else np.zeros((0, len(labels)))
+    else:
+        scores = combine_hypotheses(score_passages(scorer, list(passages["text"]), hypotheses, passages_cfg.mode),
+                                    label_of, labels, topic.hypothesis_combine)
+    scores = np.round(scores, SCORE_DECIMALS)
+    rows = []
+    bounds = passages.groupby("doc_id", sort=False).indices
+    for doc_id in articles["doc_id"]:
+        idx = bounds.get(doc_id, np.array([], dtype=int))
+        doc_scores = scores[idx]
+        article = (np.round(aggregate(doc_scores, topic.passage_aggregate, topic.top_k), SCORE_DECIMALS)
+                   if len(idx) else np.zeros(len(labels)))
+        for j, label in enumerate(labels):
+            rows.append({
+                "doc_id": doc_id, "label": label, "score": float(article[j]),
+                "threshold": thresholds[label], "predicted": bool(article[j] >= thresholds[label]),
+                "n_passages": len(idx),
+                "best_passage": int(np.argmax(doc_scores[:, j])) if len(idx) else -1,
+                "passage_scores": [float(x) for x in doc_scores[:, j]],
+            })
+    topics = pd.DataFrame(rows, columns=TOPIC_COLUMNS)
+    report = TopicReport(labels, len(hypotheses))
+    report.update({"topics": topics, "passages": passages})
+    report = report.to_dict()
+    return TopicResult(topics=topics, passages=passages, report=report)

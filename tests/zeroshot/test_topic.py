@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.fakes import KeywordScorer, section
+from zeroshot_news.config import PassageConfig, TaxonomyConfig, TopicConfig, TopicLabel
+from zeroshot_news.zeroshot.scoring import combine_hypotheses
+from zeroshot_news.zeroshot.topic import classify_topics
+
+TAXONOMY = TaxonomyConfig(name="t", hypothesis_template="This text is about {}.", labels=[
+    TopicLabel("military", ["troops", "weapons"], 0.5),
+    TopicLabel("diplomacy", ["talks"], 0.5),
+])
+
+
+def _articles():
+    return pd.DataFrame({"doc_id": ["a", "b"], "title": ["Troops", "Football"],
+                         "body": ["Troops moved. Then talks began in Geneva.", "The match ended two all."]})
+
+
+def test_topics_scores_labels_and_passages():
+    scorer = KeywordScorer({"troops": "troops", "talks": "talks"})
+    res = classify_topics(_articles(), scorer, TAXONOMY, section(TopicConfig, "topic", passage_aggregate="max"),
+                          section(PassageConfig, "passages", overlap_sentences=0), progress=False)
+    t = res.topics.set_index(["doc_id", "label"])
+    assert t.loc[("a", "military"), "predicted"] and t.loc[("a", "diplomacy"), "predicted"]
+    assert not t.loc[("b", "military"), "predicted"]
+    assert t.loc[("a", "military"), "score"] == pytest.approx(0.9)
+    assert len(t.loc[("a", "military"), "passage_scores"]) == t.loc[("a", "military"), "n_passages"]
+    assert scorer.calls == [(len(res.passages), 3)]  # one batched call for the corpus
+    assert res.report["predicted_share"] == {"military": 0.5, "diplomacy": 0.5}
+    assert set(res.passages["doc_id"]) == {"a", "b"}
+
+
+def test_mean_aggregation_dilutes_a_single_passage():
+    scorer = KeywordScorer({"talks": "talks"}, budget=8)
+    articles = _articles()
+    articles.loc[0, "body"] = "Troops moved across the border. Then talks began in Geneva on Monday."
+    res = classify_topics(articles, scorer, TAXONOMY, section(TopicConfig, "topic", passage_aggregate="mean"),
+                          section(PassageConfig, "passages", overlap_sentences=0), progress=False)
+    score = res.topics.set_index(["doc_id", "label"]).loc[("a", "diplomacy"), "score"]
+    assert 0.1 < score < 0.9
+
+
+def test_lead_mode_reads_one_passage_per_article_and_lets_pairs_truncate():
+    scorer = KeywordScorer({"talks": "talks"}, budget=3)
+    articles = _articles()
+    articles.loc[0, "body"] = "Troops moved across the border. Then talks began in Geneva on Monday."
+    res = classify_topics(articles, scorer, TAXONOMY, section(TopicConfig, "topic", passage_aggregate="max"),
+                          section(PassageConfig, "passages", mode="lead"), progress=False)
+    assert list(res.passages["doc_id"]) == ["a", "b"] and list(res.passages["passage"]) == [0, 0]
+    assert res.passages.set_index("doc_id").loc["a", "text"] == "Troops\n\nTroops moved"
+    assert res.passages["forced"].all() and scorer.truncated
+    # "talks" comes after the lead: lead mode does not see it, split mode does.
+    t = res.topics.set_index(["doc_id", "label"])
+    assert not t.loc[("a", "diplomacy"), "predicted"]
+    split = classify_topics(articles, KeywordScorer({"talks": "talks"}, budget=8), TAXONOMY,
+                            section(TopicConfig, "topic", passage_aggregate="max"), section(PassageConfig, "passages"),
+                            progress=False)
+    assert split.topics.set_index(["doc_id", "label"]).loc[("a", "diplomacy"), "predicted"]
+
+
+def test_combine_hypotheses():
+    scores = np.array([[0.2, 0.8, 0.5]])
+    assert combine_hypotheses(scores, ["m", "m", "d"], ["m", "d"], "max").tolist() == [[0.8, 0.5]]
+    assert combine_hypotheses(scores, ["m", "m", "d"], ["m", "d"], "mean").tolist() == [[0.5, 0.5]]
