@@ -53,7 +53,8 @@ SOURCE_CAP = 0.45
 
 # Broad cues per target (who or what the target is), not the configured aliases.
 CUES = {
-    "russian_government": r"Kremlin|Putin|Lavrov|Medvedev|Peskov|Shoigu|Moscow|Russian (?:government|authorities|officials"
+    "russian_government": r"Kremlin|Putin|Lavrov|Medvedev|Peskov|Shoigu|Moscow"
+                          r"|Russian (?:government|authorities|officials"
                           r"|forces|troops|army|military|president|foreign minist\w+|state)|Russia",
     "ukrainian_government": r"Kiev|Kyiv|Poroshenko|Yatsenyuk|Turchynov|Yanukovych|Yushchenko|Zelensk\w+|Azarov|Klimkin"
                             r"|Ukrainian (?:government|authorities|officials|forces|troops|army|military|president)"
@@ -62,8 +63,9 @@ CUES = {
                            r"|Kerry|Pentagon|State Department|U\.S\.|US|United States|Britain|British government|UK"
                            r"|Downing Street|Blair|Cameron|France|French government|Germany|German government|Merkel"
                            r"|Chirac|Hollande|Schroeder|Schröder",
-    "us_government": r"Washington|White House|Bush|Obama|Trump|Biden|Kerry|Rice|Rumsfeld|Powell|Pentagon|State Department"
-                     r"|U\.S\.|US|United States|American (?:officials|government|forces|troops|administration)",
+    "us_government": r"Washington|White House|Bush|Obama|Trump|Biden|Kerry|Rice|Rumsfeld|Powell|Pentagon"
+                     r"|State Department|U\.S\.|US|United States"
+                     r"|American (?:officials|government|forces|troops|administration)",
     "uk_government": r"Downing Street|Whitehall|Blair|Gordon Brown|Jack Straw|Home Office|Foreign Office|Cameron"
                      r"|British government|UK government|Labour government|Home Secretary|Prime Minister|Chancellor"
                      r"|Britain|British (?:troops|forces|officials|ministers)",
@@ -277,7 +279,8 @@ def main() -> None:
         for name, share in STRATUM_SHARE.items() if not chosen else ():
             quota = round(share * MENTION_QUOTA)
             chosen += [(name, r) for r in draw(by_stratum[name], quota, rng, taken)]
-        short = MENTION_QUOTA - len(chosen) if len(mentions) > MENTION_QUOTA else 0  # a small stratum leaves room: fill from the others, in order
+        # A small stratum leaves room: fill it from the others, in order.
+        short = MENTION_QUOTA - len(chosen) if len(mentions) > MENTION_QUOTA else 0
         for name in STRATUM_SHARE:
             if short <= 0:
                 break
