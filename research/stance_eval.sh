@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Dev-gold and VAST numbers of the stance variants (README "Stance"), outputs in a scratch folder.
+# Dev-gold and VAST numbers of the stance variants (docs/research/stance.md), outputs in a scratch folder.
 # Usage: research/stance_eval.sh OUT_DIR [INPUT_DIR]
 #   INPUT_DIR holds the pipeline's articles, removed, quarantine, sentences and topics
 #   parquet files (default: this checkout's data/ folders, as dvc.yaml lays them out).
