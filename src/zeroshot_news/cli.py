@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                    "stage: fit the label-free topic head on the corpus's passages"),
     "topic": ("zeroshot_news.stages.topic:main", "stage: zero-shot topics of every article"),
     "stance": ("zeroshot_news.stages.stance:main", "stage: zero-shot stance toward every target"),
+    "stance_gold": ("zeroshot_news.stages.stance_gold:main",
+                    "stage: the stance classifier on the stance gold's passages"),
     "evaluate": ("zeroshot_news.stages.evaluate:main", "stage: predictions against the dev gold and the crowd gold"),
     "benchmark": ("zeroshot_news.stages.benchmark:main", "stage: the configured public benchmark"),
     "train_nli": ("zeroshot_news.stages.train_nli:main", "stage: fine-tune the project's NLI cross-encoder"),

@@ -90,8 +90,11 @@ def vast_dir(tmp_path):
     frame = pd.DataFrame({
         "new_id": [1, 2, 3, 4], "arc_id": [0, 0, 0, 0], "author": ["a"] * 4,
         "post": [posts[0], posts[1], posts[2], posts[0]],
-        "ori_topic": ["x"] * 4, "new_topic": ["nuclear power", "sugar tax", "nuclear power", "sugar tax"],
-        "topic_str": ["x"] * 4, "label": [1, 0, 2, 2], "type_idx": [1, 1, 4, 4], "seen?": [0, 1, 0, 1],
+        # Like the real file: a synthetic neutral's new_topic is a stale copy of its post's topic,
+        # topic_str the unrelated topic it is paired with.
+        "ori_topic": ["x"] * 4, "new_topic": ["nuclear power", "sugar tax", "nuclear power", "nuclear power"],
+        "topic_str": ["nuclear power", "sugar tax", "nuclear power", "sugar tax"], "label": [1, 0, 2, 2],
+        "type_idx": [1, 1, 4, 4], "seen?": [0, 1, 0, 1],
     })
     frame.to_csv(folder / "vast_test.csv.gz", index=False)
     frame.to_csv(folder / "vast_train.csv.gz", index=False)

@@ -118,3 +118,86 @@ def test_alias_pattern_whole_words_and_case():
     assert not pat.search("used by us") and not pat.search("the Westminster vote")
     insensitive = alias_pattern(TARGETS[0], case_sensitive=False)
     assert insensitive.search("the kremlin said")
+
+
+# --- sentence units, attributed speech, roles, votes, margins (issues 23 and 24) ----------
+
+
+def _russia_doc(body: str) -> pd.DataFrame:
+    return pd.DataFrame({"doc_id": ["d"], "title": [""], "body": [body]})
+
+
+SIDE_WORDS = KeywordScorer({"criticizes": "brutal", "supports": "praised", "neutrally": "visited"})
+
+
+def test_sentence_units_score_only_sentences_that_name_the_target():
+    body = ("The Kremlin visited the region. The weather was brutal all week. "
+            "Farmers praised the rain.")
+    cfg = _cfg(none_rule="alias", unit="sentence")
+    s = classify_stance(_russia_doc(body), SIDE_WORDS, cfg, NO_OVERLAP, progress=False).stance.set_index("target")
+    # One mentioning sentence ("visited": neutral); the brutal weather and the praise are not about it.
+    assert s.loc["russia", "label"] == "neutral" and s.loc["russia", "n_mentions"] == 1
+    passage_mode = classify_stance(_russia_doc(body), SIDE_WORDS, _cfg(none_rule="alias"), section(
+        PassageConfig, "passages", overlap_sentences=0), progress=False).stance.set_index("target")
+    assert passage_mode.loc["russia", "n_mentions"] == 1  # one passage holds all three sentences
+
+
+def test_attributed_criticism_is_neutral_when_skipped_and_a_side_when_kept():
+    body = 'Critics said the Kremlin was brutal. The Kremlin visited the region.'
+    kept = _cfg(none_rule="alias", unit="sentence", passage_aggregate="max")
+    skip = _cfg(none_rule="alias", unit="sentence", passage_aggregate="max", attribution="skip")
+    s_keep = classify_stance(_russia_doc(body), SIDE_WORDS, kept, NO_OVERLAP, progress=False).stance
+    s_skip = classify_stance(_russia_doc(body), SIDE_WORDS, skip, NO_OVERLAP, progress=False).stance
+    assert s_keep.set_index("target").loc["russia", "label"] == "against"
+    row = s_skip.set_index("target").loc["russia"]
+    assert row["label"] == "neutral"
+    weights = [u["weight"] for u in json.loads(row["passage_scores"])]
+    assert sorted(weights) == [0.0, 1.0]  # the attributed sentence still counts as a mention
+
+
+def test_everything_attributed_is_neutral_not_none():
+    body = 'Critics said the Kremlin was brutal.'
+    cfg = _cfg(none_rule="alias", unit="sentence", attribution="skip")
+    row = classify_stance(_russia_doc(body), SIDE_WORDS, cfg, NO_OVERLAP, progress=False).stance.set_index(
+        "target").loc["russia"]
+    assert row["label"] == "neutral"
+
+
+def test_vote_takes_the_side_most_sentences_take():
+    body = ("The Kremlin was brutal. The Kremlin was brutal again. The Kremlin was praised once. "
+            "The Kremlin visited.")
+    cfg = _cfg(none_rule="alias", unit="sentence", passage_aggregate="vote")
+    row = classify_stance(_russia_doc(body), SIDE_WORDS, cfg, NO_OVERLAP, progress=False).stance.set_index(
+        "target").loc["russia"]
+    assert row["label"] == "against"
+    tie = "The Kremlin was brutal. The Kremlin was praised."
+    row = classify_stance(_russia_doc(tie), SIDE_WORDS, cfg, NO_OVERLAP, progress=False).stance.set_index(
+        "target").loc["russia"]
+    assert row["label"] == "neutral"  # a tie takes no side
+
+
+def test_a_role_alone_means_discussed_under_the_role_rule():
+    targets = [StanceTarget("russia", "the Russian government", ["Russia"], roles=["Kremlin"])]
+    cfg = section(StanceConfig, "stance", targets=targets, templates=TEMPLATES, none_rule="role_or_relevant_alias")
+    scorer = KeywordScorer({"about": "sanctions", "neutrally": "visited"})  # relevance: only 'sanctions'
+    docs = pd.DataFrame({"doc_id": ["role", "alias", "alias_rel"], "title": "", "body": [
+        "The Kremlin visited.", "Russia has snow.", "Russia faces sanctions."]})
+    s = classify_stance(docs, scorer, cfg, NO_OVERLAP, progress=False).stance.set_index("doc_id")["label"]
+    assert s["role"] != "none"  # a role: discussed without relevance
+    assert s["alias"] == "none"  # a country name alone, not about the target
+    assert s["alias_rel"] != "none"  # a country name in a passage about the target
+
+
+def test_every_decision_carries_its_margin_and_low_margins_are_flagged():
+    body = "The Kremlin was brutal."
+    loose = _cfg(none_rule="alias", uncertain_margin=0.0)
+    strict = _cfg(none_rule="alias", uncertain_margin=1.0)
+    row = classify_stance(_russia_doc(body), SIDE_WORDS, loose, NO_OVERLAP, progress=False).stance.set_index(
+        "target")
+    r = row.loc["russia"]
+    top = sorted([r["favor"], r["against"], r["neutral"]], reverse=True)
+    assert r["margin"] == pytest.approx(top[0] - top[1], abs=1e-6) and not r["uncertain"]
+    assert pd.isna(row.loc["taliban", "margin"]) and not row.loc["taliban", "uncertain"]  # none: no margin
+    r = classify_stance(_russia_doc(body), SIDE_WORDS, strict, NO_OVERLAP, progress=False).stance.set_index(
+        "target").loc["russia"]
+    assert r["uncertain"]

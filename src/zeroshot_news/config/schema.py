@@ -234,6 +234,10 @@ class StanceTarget:
     # What counts as discussing the target, for the relevance hypothesis only (the stance
     # templates keep the short ``display``); empty: ``display``.
     description: str = ""
+    # Unambiguous designations of the target as an actor ("Downing Street", "the Kremlin"):
+    # they count as mentions, and under none_rule=role_or_relevant_alias a role alone means
+    # the target is discussed (a bare alias such as a country name also needs relevance).
+    roles: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -241,12 +245,23 @@ class StanceConfig:
     targets: list[StanceTarget]
     templates: dict[str, list[str]]
     relevance_template: str
-    none_rule: Literal["alias", "relevance", "alias_or_relevance", "alias_and_relevance"]
+    none_rule: Literal["alias", "relevance", "alias_or_relevance", "alias_and_relevance", "role_or_relevant_alias"]
     relevance_threshold: float
     case_sensitive_aliases: bool
-    passage_aggregate: Literal["max", "mean", "topk_mean"]
+    passage_aggregate: Literal["max", "mean", "topk_mean", "vote"]
     top_k: int
     neutral_margin: float
+    # What a stance decision reads: model-sized passages that mention the target, or single
+    # sentences that mention it (``sentence``: a side is taken where the target is named).
+    unit: Literal["passage", "sentence"]
+    # Attributed speech (guidelines §2: criticism attributed to someone else is neutral):
+    # keep it, skip it (weight 0: it shows the target is discussed, never a side), or
+    # discount it to ``attribution_weight`` (zeroshot/attribution.py says what counts).
+    attribution: Literal["keep", "skip", "discount"]
+    attribution_weight: float
+    # A favor / against / neutral decision whose winning class score leads the runner-up by
+    # less than this is flagged ``uncertain`` in every output (chosen on the stance gold's tune half).
+    uncertain_margin: float
     # Score only articles predicted with one of these topics (empty: every article).
     restrict_to_topics: list[str]
     # Per-stage backend: null uses the top-level ``model`` section.
@@ -272,6 +287,9 @@ class StanceConfig:
                 _check_template(t, f"{key}.templates.{stance}[{j}]")
         _check_template(self.relevance_template, f"{key}.relevance_template")
         _check_unit(self.relevance_threshold, f"{key}.relevance_threshold")
+        _check_unit(self.uncertain_margin, f"{key}.uncertain_margin")
+        _check_unit(self.attribution_weight, f"{key}.attribution_weight")
+        _check_unit(self.neutral_margin, f"{key}.neutral_margin")
         if self.top_k < 1:
             raise ConfigError(f"{key}.top_k: must be >= 1")
         if self.model is not None:

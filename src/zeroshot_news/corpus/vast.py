@@ -4,6 +4,13 @@ The one reader of the files, shared by the stance model's training and the VAST 
 One row per (post, topic) item: ``item_id`` (``new_id``), ``post``, ``topic``, ``label``
 (``con`` / ``pro`` / ``neutral``; the file's 0 / 1 / 2), ``seen`` (0: the topic is unseen in
 training, the zero-shot subset), ``type_idx`` (4: a synthetic neutral).
+
+The topic is ``topic_str``, as the dataset's README defines it ("string version of topic")
+and its authors' loader reads it. Not ``new_topic``: on the synthetic neutral rows
+(``type_idx`` 4, neutral because the post is paired with an *unrelated* topic) ``new_topic``
+is a stale copy of the post's own topic, so reading it turns 2,251 of VAST train's 2,313
+synthetic neutrals into a (post, topic) pair that is also labelled pro or con. VAST's
+``neutral`` therefore mostly means "not about this topic": this project's ``none``.
 """
 
 from __future__ import annotations
@@ -13,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 
 LABELS = {0: "con", 1: "pro", 2: "neutral"}
-COLUMNS = ("new_id", "post", "new_topic", "label", "seen?", "type_idx")
+COLUMNS = ("new_id", "post", "topic_str", "label", "seen?", "type_idx")
+SYNTHETIC_NEUTRAL = 4  # type_idx of a post paired with an unrelated topic
 
 
 class VastFormatError(ValueError):
@@ -32,5 +40,5 @@ def read_vast(path: Path | str) -> pd.DataFrame:
     if bad:
         raise VastFormatError(f"{path}: unknown labels {bad} (expected 0=con, 1=pro, 2=neutral)")
     return pd.DataFrame({"item_id": raw["new_id"], "post": raw["post"].astype(str),
-                         "topic": raw["new_topic"].astype(str), "label": raw["label"].map(LABELS),
+                         "topic": raw["topic_str"].astype(str), "label": raw["label"].map(LABELS),
                          "seen": raw["seen?"].astype(int), "type_idx": raw["type_idx"].astype(int)})

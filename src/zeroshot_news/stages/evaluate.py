@@ -1,10 +1,12 @@
-"""Evaluate stage: the pipeline's predictions against the dev gold and the crowd gold
+"""Evaluate stage: the pipeline's predictions against the dev gold, the crowd gold and the stance gold
 (:mod:`zeroshot_news.evaluation.evaluate`); the headline goes to ``metrics/`` for
 ``dvc metrics``, the full report and the plot tables beside it."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pandas as pd
 
 from zeroshot_news.evaluation.evaluate import evaluate_run, headline, log_summary
 from zeroshot_news.io import atomic_path, read_parquet, write_json, write_parquet
@@ -19,6 +21,8 @@ def main(argv: list[str] | None = None) -> None:
         "removed": "articles removed by cleaning (parquet)",
         "quarantine": "records quarantined by ingest (parquet)",
         "sentences": "crowd-annotated sentences (parquet)",
+        "stance-gold": "the stance gold's labels (CSV)",
+        "stance-gold-predictions": "the stance_gold stage's predictions (parquet)",
     }, outputs={
         "metrics": "the headline metrics (JSON; see headline())",
         "details": "the full evaluation report (JSON)",
@@ -27,7 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     })
     metrics, plots, crowd = evaluate_run(
         read_parquet(args.topics), read_parquet(args.stance), read_parquet(args.articles),
-        read_parquet(args.removed), read_parquet(args.quarantine), read_parquet(args.sentences), cfg)
+        read_parquet(args.removed), read_parquet(args.quarantine), read_parquet(args.sentences), cfg,
+        stance_gold=(read_parquet(args.stance_gold_predictions),
+                     pd.read_csv(args.stance_gold, dtype=str, keep_default_na=False)))
     write_json(metrics, args.details)
     write_json(headline(metrics), args.metrics)
     out = Path(args.plots_dir)

@@ -5,7 +5,7 @@ head keeps its rows, entailment / contradiction / neutral mapped onto favor / ag
 neutral. A base whose labels are already favor / against / neutral is fine-tuned as is; any
 other label set is refused (:func:`stance_head_rows`), unless ``stance_training.new_head``
 asks for a new seeded 3-way head on a bare encoder (all-MiniLM-L6-v2 won a short comparison
-of bases that way; its full run was within noise of the committed model: README).
+of bases that way; docs/research/stance.md).
 
 Data: VAST train (:mod:`zeroshot_news.corpus.vast`; con -> against, pro -> favor, neutral).
 Validation holds out whole *topics*, chosen with the seed: VAST's test is
@@ -200,7 +200,7 @@ def evaluate(items: Sequence[Item], probs: np.ndarray) -> dict[str, Any]:
 def base_note(cfg: StanceTrainingConfig) -> str:
     if cfg.new_head:
         return ("a bare encoder with a new 3-way head (seeded), fine-tuned end to end. It won a short "
-                "comparison of bases on the held-out topics (README, \"Stance\").")
+                "comparison of bases on the held-out topics (docs/research/stance.md).")
     return ("its 3-way head is kept with entailment -> favor, contradiction -> against, neutral -> "
             "neutral (an NLI base), or favor / against / neutral as named.")
 
@@ -221,10 +221,12 @@ DVC stage); do not edit by hand.
 - Weights stored in fp16; config.json says float32, so they load (upcast) as fp32.
 
 ## Data
-VAST train (`{cfg.data_path}`; Allaway & McKeown 2020): `post`, `new_topic`, label 0 = con -> against,
-1 = pro -> favor, 2 = neutral. {metrics["train_items"]} training items over {metrics["train_topics"]} topics
-(labels {metrics["train_labels"]}). Validation: {val["n"]} items of {val["n_topics"]} topics held out whole
-(seeded, {cfg.holdout_topic_fraction:.0%} of the topics; no topic is in both). VAST test and dev were never read.
+VAST train (`{cfg.data_path}`; Allaway & McKeown 2020): `post`, `topic_str` (the authors' topic column:
+a synthetic neutral pairs the post with an unrelated topic), label 0 = con -> against, 1 = pro -> favor,
+2 = neutral (mostly "not about this topic").
+{metrics["train_items"]} training items over {metrics["train_topics"]} topics (labels {metrics["train_labels"]}).
+Validation: {val["n"]} items of {val["n_topics"]} topics held out whole (seeded,
+{cfg.holdout_topic_fraction:.0%} of the topics; no topic is in both). VAST test and dev were never read.
 
 ## Result (held-out topics)
 | | macro-F1 | accuracy |

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from zeroshot_news.corpus.passages import article_text
+from zeroshot_news.corpus.passages import article_text, sentence_spans
 from zeroshot_news.scorers.base import PairScorer
 
 SCORE_DECIMALS = 6  # rounding keeps outputs byte-stable across BLAS thread schedules
@@ -40,6 +40,22 @@ def split_articles(articles: pd.DataFrame, scorer: PairScorer, hypotheses: Seque
         cut = scorer.lead(text, hypotheses) if mode == "lead" else scorer.split(text, hypotheses, overlap)
         for p in cut:
             rows.append((doc_id, p.index, p.start, p.end, p.n_tokens, p.forced, p.text))
+    return pd.DataFrame(rows, columns=PASSAGE_COLUMNS)
+
+
+def split_sentences(articles: pd.DataFrame, scorer: PairScorer, hypotheses: Sequence[str], progress: bool = True,
+                    desc: str = "sentences") -> pd.DataFrame:
+    """One row per sentence of every article (``PASSAGE_COLUMNS``; a sentence too long for the
+    model with the longest of ``hypotheses`` is cut into model-sized pieces)."""
+    rows = []
+    for doc_id, title, body in tqdm(zip(articles["doc_id"], articles["title"], articles["body"], strict=True),
+                                    total=len(articles), desc=desc, unit="doc", disable=not progress):
+        text = article_text(title, body)
+        index = 0
+        for start, end in sentence_spans(text):
+            for p in scorer.split(text[start:end], hypotheses, 0):
+                rows.append((doc_id, index, start + p.start, start + p.end, p.n_tokens, p.forced, p.text))
+                index += 1
     return pd.DataFrame(rows, columns=PASSAGE_COLUMNS)
 
 
