@@ -35,6 +35,7 @@ import logging
 import os
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,14 @@ def _retry(fn, timeout: float):
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+# On-disk caches this process has open, by real path. POSIX advisory locks belong to the
+# process: closing *any* descriptor of a database file releases every lock the process
+# holds on it, SQLite's included (its "how to corrupt" §2.2), and another process may then
+# reset the WAL index under a live connection. So a file this process already has open is
+# never opened with plain file I/O again (no header check, no move-aside): it opened fine.
+_OPEN_PATHS: Counter[str] = Counter()
 
 
 def _header_damage(path: Path) -> str | None:
@@ -122,17 +131,21 @@ class ScoreCache:
         self._warned: set[str] = set()
         self._con: sqlite3.Connection | None = None
         self.read_only = on_disk and not self._writable()
-        damage = _header_damage(self.path) if on_disk else None
+        self._key = os.path.realpath(self.path) if on_disk else None
+        already_open = self._key is not None and _OPEN_PATHS[self._key] > 0
+        damage = _header_damage(self.path) if on_disk and not already_open else None
         if damage and not self.read_only:
             self._move_aside(damage)
         try:
             self._open(timeout)
         except sqlite3.DatabaseError as exc:
-            if not (on_disk and not self.read_only and _is_corruption(exc)):
+            if not (on_disk and not self.read_only and not already_open and _is_corruption(exc)):
                 raise
             self.close()
             self._move_aside(str(exc))
             self._open(timeout)
+        if self._key is not None:
+            _OPEN_PATHS[self._key] += 1
 
     def _writable(self) -> bool:
         folder_ok = os.access(self.path.parent, os.W_OK)
@@ -396,6 +409,8 @@ class ScoreCache:
             if self._con is not None:
                 self._con.close()
                 self._con = None  # type: ignore[assignment]
+                if self._key is not None and _OPEN_PATHS[self._key] > 0:
+                    _OPEN_PATHS[self._key] -= 1
 
     def __enter__(self) -> ScoreCache:
         return self
