@@ -50,8 +50,13 @@ def test_classify_native_folder_with_bad_files(corrupted_corpus, tmp_path, tiny_
     assert all(0 <= v <= 1 for v in rec["topics"].values())
     assert set(rec["stance"]) == {"russian_government", "ukrainian_government", "western_governments", "taliban"}
     assert rec["stance"]["taliban"]["label"] in {"favor", "against", "neutral"}
-    assert rec["stance"]["ukrainian_government"] == {"label": "none", "scores": None}
+    assert rec["stance"]["ukrainian_government"] == {"label": "none", "scores": None, "margin": None,
+                                                     "uncertain": False}
     assert set(rec["stance"]["taliban"]["scores"]) == {"favor", "against", "neutral"}
+    taliban = rec["stance"]["taliban"]
+    top = sorted(taliban["scores"].values(), reverse=True)
+    assert taliban["margin"] == __import__("pytest").approx(top[0] - top[1], abs=1e-6)
+    assert isinstance(taliban["uncertain"], bool)
 
 
 def test_classify_jsonl_and_csv(tmp_path, tiny_overrides, seed_text):

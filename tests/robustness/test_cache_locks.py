@@ -27,7 +27,7 @@ def test_a_second_cache_on_an_open_file_never_opens_it_with_plain_io(tmp_path, m
     path = tmp_path / "c.sqlite"
     first = ScoreCache(path)
     opened: list[str] = []
-    real_open, real_io_open = builtins.open, io.open
+    real_open = builtins.open
 
     def spy(file, *args, **kwargs):
         if isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == os.path.realpath(path):

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -59,7 +60,20 @@ def input_source(path: Path) -> SourceConfig:
     raise ConfigError(f"INPUT: expected a folder, .csv or .jsonl file, got {path.name!r}")
 
 
-OUTPUT_FORMATS = (".jsonl", ".csv", ".parquet")
+OUTPUT_FORMATS = (".jsonl", ".json", ".csv", ".parquet")
+# A CSV cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading ``'`` (CSV output only:
+    ids and labels come from the user's input)."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(
+                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+    return out
 
 
 def flat_records(records: list[dict[str, Any]]) -> pd.DataFrame:
@@ -74,21 +88,33 @@ def flat_records(records: list[dict[str, Any]]) -> pd.DataFrame:
             row[f"stance.{target}.label"] = st["label"]
             for cls in STANCE_CLASSES:
                 row[f"stance.{target}.{cls}"] = None if st["scores"] is None else st["scores"][cls]
+            row[f"stance.{target}.margin"] = st["margin"]
+            row[f"stance.{target}.uncertain"] = st["uncertain"]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def write_records(records: list[dict[str, Any]], output: Path) -> None:
-    """By the output's extension: JSON Lines (nested), CSV or parquet (flat); ``-``: JSON Lines on stdout."""
+    """By the output's extension: JSON Lines (nested; ``.jsonl``), one JSON array (``.json``),
+    CSV or parquet (flat); ``-``: JSON Lines on stdout (a reader that stops early, like
+    ``head``, ends the output quietly)."""
     if str(output) == "-":
-        for rec in records:
-            sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        try:
+            for rec in records:
+                sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader closed the pipe: the rest is not wanted. Point stdout at devnull so
+            # the interpreter's final flush does not raise again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     suffix = output.suffix.lower()
     if suffix == ".csv":
         with atomic_path(output) as tmp:
-            flat_records(records).to_csv(tmp, index=False)
+            neutralise_formulas(flat_records(records)).to_csv(tmp, index=False)
+    elif suffix == ".json":
+        with atomic_path(output) as tmp:
+            tmp.write_text(json.dumps(records, ensure_ascii=False) + "\n", encoding="utf-8")
     elif suffix == ".parquet":
         with atomic_path(output) as tmp:
             flat_records(records).to_parquet(tmp, index=False)
@@ -100,7 +126,7 @@ def check_output(output: Path, input_path: Path) -> None:
     """Refuse, before any work, an output that would overwrite the input or cannot be written."""
     if str(output) == "-":
         return
-    if output.suffix.lower() not in (*OUTPUT_FORMATS, ".json", ".ndjson"):
+    if output.suffix.lower() not in (*OUTPUT_FORMATS, ".ndjson"):
         raise ConfigError(f"--output: {output.name!r}: the format follows the extension, one of "
                           f"{', '.join(OUTPUT_FORMATS)} (or - for JSON Lines on stdout)")
     out, src = output.resolve(), input_path.resolve()
@@ -113,6 +139,11 @@ def check_output(output: Path, input_path: Path) -> None:
         raise ConfigError(f"--output: the folder {output.parent} does not exist (or is a file)")
     if not os.access(out.parent, os.W_OK):
         raise ConfigError(f"--output: the folder {output.parent} is not writable")
+    try:  # os.access says yes to root everywhere; /proc, a read-only mount or a full disk say no here
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--output: cannot create a file in {output.parent}: {exc.strerror or exc}") from None
 
 
 def build_records(articles: pd.DataFrame, topics: pd.DataFrame, stance: pd.DataFrame) -> list[dict[str, Any]]:
@@ -127,10 +158,12 @@ def build_records(articles: pd.DataFrame, topics: pd.DataFrame, stance: pd.DataF
         if predicted:
             topic_labels.setdefault(doc_id, []).append(label)
     stances: dict[str, dict[str, Any]] = {}
-    for row in stance[["doc_id", "target", "label", *STANCE_CLASSES]].itertuples(index=False):
+    for row in stance[["doc_id", "target", "label", *STANCE_CLASSES, "margin", "uncertain"]].itertuples(index=False):
         scores = None if row.label == "none" else {"favor": row.favor, "against": row.against,
                                                     "neutral": row.neutral}
-        stances.setdefault(row.doc_id, {})[row.target] = {"label": row.label, "scores": scores}
+        margin = None if pd.isna(row.margin) else row.margin
+        stances.setdefault(row.doc_id, {})[row.target] = {"label": row.label, "scores": scores, "margin": margin,
+                                                           "uncertain": bool(row.uncertain)}
     return [{"id": source_id, "doc_id": doc_id, "topics": topic_scores.get(doc_id, {}),
              "topic_labels": topic_labels.get(doc_id, []), "stance": stances.get(doc_id, {})}
             for doc_id, source_id in zip(articles["doc_id"], articles["source_id"], strict=True)]

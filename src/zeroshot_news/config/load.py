@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -72,6 +74,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):  # nan / inf would pass every range check and poison scores
+            raise ConfigError(f"{key}: must be a finite number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
@@ -91,12 +95,24 @@ def _keyed_items(value: dict, key: str) -> list[tuple[str, Any]]:
     lets an override, a diff or a plot name the item: ``taxonomy.labels.military.threshold``."""
     items = []
     for name, body in value.items():
+        check_name(str(name), f"{key}.{name}")
         if not isinstance(body, dict):
             raise ConfigError(f"{key}.{name}: expected a mapping, got {type(body).__name__}")
         if "name" in body and body["name"] != name:
             raise ConfigError(f"{key}.{name}.name: {body['name']!r} differs from its key {name!r}")
         items.append((str(name), {"name": str(name), **body}))
     return items
+
+
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def check_name(name: str, key: str) -> None:
+    """Names of labels, targets and sources become file names, plot names, Label Studio XML and
+    log lines: identifier-like only (letters, digits, underscores; not starting with a digit)."""
+    if not NAME.fullmatch(name):
+        raise ConfigError(f"{key}: the name {name!r} must be identifier-like (letters, digits and _, "
+                          "not starting with a digit, at most 64 characters)")
 
 
 def _build(cls: type, data: Any, key: str) -> Any:
@@ -146,8 +162,13 @@ def load_params(path: Path | str = DEFAULT_PARAMS) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"params file {str(path)!r} does not exist")
-    with path.open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"params file {str(path)!r} is not valid YAML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"params file {str(path)!r} cannot be read: {exc.strerror or exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -409,14 +410,30 @@ class CacheConfig:
     enabled: bool
     path: str
 
+    SUFFIXES = (".sqlite", ".sqlite3", ".db")
+
     def validate(self, key: str) -> None:
-        """The cache file must be creatable (an existing read-only one is served read-only)."""
+        """The cache file must be creatable (an existing read-only one is served read-only) and
+        look like a cache: a ``.sqlite`` / ``.db`` name, a regular file if it exists. A cache moves
+        a damaged file aside and writes its own tables, so pointing it at the input or the gold
+        (``cache.path=data/gold/gold.csv``) must fail here, not rename the user's file."""
         if not self.enabled:
             return
         path = Path(self.path).expanduser()
-        if path.exists():
-            if path.is_dir():
+        if path.suffix.lower() not in self.SUFFIXES:
+            raise ConfigError(f"{key}.path: {str(path)!r} is not a cache file name (it must end in "
+                              f"{' / '.join(self.SUFFIXES)}); the cache would take over whatever file is there")
+        try:
+            st = path.stat()
+        except (FileNotFoundError, NotADirectoryError):  # not there (yet): can it be created?
+            st = None
+        except OSError as exc:  # a symlink loop
+            raise ConfigError(f"{key}.path: {path}: {exc.strerror or exc}") from None
+        if st is not None:
+            if stat.S_ISDIR(st.st_mode):
                 raise ConfigError(f"{key}.path: {path} is a folder, not a cache file")
+            if not stat.S_ISREG(st.st_mode):  # a FIFO would block forever, /dev/null holds nothing
+                raise ConfigError(f"{key}.path: {path} is not a regular file")
             return
         folder = path.parent
         while not folder.exists():
@@ -625,5 +642,14 @@ def _check_unit(value: float, key: str) -> None:
 
 
 def _check_template(template: str, key: str) -> None:
-    if template.count("{}") != 1:
-        raise ConfigError(f"{key}: must contain exactly one '{{}}' placeholder, got {template!r}")
+    """Exactly one bare ``{}`` and no other replacement field: ``"About {}. {x}"`` or ``"{:{}}"``
+    would pass a count of ``{}`` and fail only after the model has loaded."""
+    import string
+
+    try:
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(template)
+                  if name is not None]
+    except ValueError as exc:
+        raise ConfigError(f"{key}: not a valid template ({exc}): {template!r}") from None
+    if fields != [("", "", None)]:
+        raise ConfigError(f"{key}: must contain exactly one '{{}}' placeholder and no other field, got {template!r}")

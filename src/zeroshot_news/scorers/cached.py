@@ -9,6 +9,8 @@ and every paragraph's sentence spans are kept the same way.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +19,8 @@ import numpy as np
 from zeroshot_news.corpus.passages import Passage, Segmenter, segment_paragraphs, segmenter_id
 from zeroshot_news.scorers.base import PairScorer
 from zeroshot_news.scorers.store import ScoreCache, text_key
+
+log = logging.getLogger(__name__)
 
 
 class CachedScorer:
@@ -37,6 +41,7 @@ class CachedScorer:
         self.misses = 0
         self.inner_calls = 0
         self._segmenter_id = segmenter_id()
+        self._vector_width: int | None = None  # set by the first vectors this instance encodes
 
     def split(self, text: str, hypotheses: Sequence[str], overlap: int, segment: Segmenter | None = None,
               ) -> list[Passage]:
@@ -53,6 +58,11 @@ class CachedScorer:
         """Sentence spans per paragraph: remembered ones from the cache, the rest from pysbd."""
         keys = [text_key(f"{self._segmenter_id}\0{p}") for p in paragraphs]
         known = self.cache.get_spans(keys)
+        # A remembered segmentation must fit its paragraph (in order, inside it): anything else
+        # is damage, and valid-looking but wrong spans would silently change passages and scores.
+        for key, paragraph in zip(keys, paragraphs, strict=True):
+            if key in known and not _fits(known[key], len(paragraph)):
+                del known[key]
         missing = [i for i, k in enumerate(keys) if k not in known]
         if missing:
             computed = segment_paragraphs([paragraphs[i] for i in missing])
@@ -64,6 +74,18 @@ class CachedScorer:
     def stats(self) -> dict[str, int]:
         return {"hits": self.hits, "misses": self.misses, "inner_calls": self.inner_calls}
 
+    def _encode_missing(self, unique: list[str], keys: list[bytes], known: dict[bytes, np.ndarray]) -> list[int]:
+        """Encode (and store) the texts whose key is not in ``known``; returns their indices."""
+        missing = [i for i, k in enumerate(keys) if k not in known]
+        for start in range(0, len(missing), self.chunk_passages):
+            part = missing[start:start + self.chunk_passages]
+            vectors = np.asarray(self.scorer.embed([unique[i] for i in part]), dtype=np.float32)
+            self._vector_width = int(vectors.shape[1])
+            new = {keys[i]: v for i, v in zip(part, vectors, strict=True)}
+            self.cache.put_vectors(self.fingerprint, new)
+            known.update(new)
+        return missing
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """A bi-encoder's unit vectors, each distinct text encoded once ever per encoder: a new
         label, description, head or threshold never re-encodes a passage."""
@@ -73,13 +95,18 @@ class CachedScorer:
         unique, inverse = _unique(texts)
         keys = [text_key(t) for t in unique]
         known = self.cache.get_vectors(self.fingerprint, keys)
-        missing = [i for i, k in enumerate(keys) if k not in known]
-        for start in range(0, len(missing), self.chunk_passages):
-            part = missing[start:start + self.chunk_passages]
-            vectors = np.asarray(self.scorer.embed([unique[i] for i in part]), dtype=np.float32)
-            new = {keys[i]: v for i, v in zip(part, vectors, strict=True)}
-            self.cache.put_vectors(self.fingerprint, new)
-            known.update(new)
+        missing = self._encode_missing(unique, keys, known)
+        # Vectors of another width are damage (the stack below and a head need one width): the
+        # width is that of what the encoder just produced, else the common one; others again.
+        widths = Counter(v.size for v in known.values())
+        width = self._vector_width or (widths.most_common(1)[0][0] if widths else None)
+        damaged = [k for k, v in known.items() if v.size != width]
+        if damaged:
+            log.warning("score cache: %d cached vectors have another width than %s; encoding them again",
+                        len(damaged), width)
+            for k in damaged:
+                del known[k]
+            missing += self._encode_missing(unique, keys, known)
         self.hits += len(unique) - len(missing)
         self.misses += len(missing)
         if not texts:
@@ -135,6 +162,16 @@ class CachedScorer:
             cols = np.flatnonzero(missing[rows].any(axis=0))
             return [(rows, cols)]
         return [(rows[inverse == g], np.flatnonzero(patterns[g])) for g in range(len(patterns))]
+
+
+def _fits(spans: list[tuple[int, int]], length: int) -> bool:
+    """Sentence spans in order, non-empty, non-overlapping, inside a text of ``length`` characters."""
+    end = 0
+    for s, e in spans:
+        if not (end <= s < e <= length):
+            return False
+        end = e
+    return True
 
 
 def _unique(texts: list[str]) -> tuple[list[str], np.ndarray]:

@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -41,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from zeroshot_news.config import ConfigError
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # rows per executemany into the temporary key tables
@@ -70,6 +73,22 @@ def _retry(fn, timeout: float):
 # reset the WAL index under a live connection. So a file this process already has open is
 # never opened with plain file I/O again (no header check, no move-aside): it opened fine.
 _OPEN_PATHS: Counter[str] = Counter()
+
+
+CACHE_TABLES = {"scores", "sentences", "embeddings"}
+
+
+def _check_regular(path: Path) -> None:
+    """An existing cache path must be a regular file: a FIFO blocks forever, /dev/null or a
+    device holds nothing, a symlink loop never resolves."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ConfigError(f"score cache {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"score cache {path} is not a regular file")
 
 
 def _header_damage(path: Path) -> str | None:
@@ -130,6 +149,8 @@ class ScoreCache:
         self._writes = 0
         self._warned: set[str] = set()
         self._con: sqlite3.Connection | None = None
+        if on_disk:
+            _check_regular(self.path)
         self.read_only = on_disk and not self._writable()
         self._key = os.path.realpath(self.path) if on_disk else None
         already_open = self._key is not None and _OPEN_PATHS[self._key] > 0
@@ -183,6 +204,32 @@ class ScoreCache:
                                     check_same_thread=False)
         con = self._con
         con.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        try:
+            self._check_ownership(con)
+            self._create_tables(con, timeout)
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                self.close()
+                raise ConfigError(f"score cache {self.path} is locked by another process (waited {timeout:.0f} s); "
+                                  "let it finish, or use another cache.path / cache.enabled=false") from None
+            raise
+
+    def _check_ownership(self, con: sqlite3.Connection) -> None:
+        """Refuse, before altering anything, a SQLite file that is not this cache: another
+        application's tables, or a cache schema this version does not know."""
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        foreign = sorted(tables - CACHE_TABLES)
+        if foreign:
+            self.close()
+            raise ConfigError(f"score cache {self.path} is another application's SQLite database (tables "
+                              f"{foreign[:5]}); it is left untouched: set cache.path to a new file")
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            self.close()
+            raise ConfigError(f"score cache {self.path} has schema version {version}, this version reads "
+                              f"{SCHEMA_VERSION}; move or delete the file to start a fresh cache")
+
+    def _create_tables(self, con: sqlite3.Connection, timeout: float) -> None:
         _retry(lambda: con.execute("PRAGMA journal_mode = WAL"), timeout)
         con.execute("PRAGMA synchronous = NORMAL")
         con.execute("PRAGMA temp_store = MEMORY")
@@ -196,12 +243,8 @@ class ScoreCache:
             # Sentence spans of a paragraph, keyed by sha256(segmenter id + paragraph).
             con.execute("CREATE TABLE IF NOT EXISTS sentences (k BLOB PRIMARY KEY, spans TEXT NOT NULL) WITHOUT ROWID")
             con.execute(EMBEDDINGS_TABLE)
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
+            if con.execute("PRAGMA user_version").fetchone()[0] == 0:
                 con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version != SCHEMA_VERSION:
-                raise RuntimeError(f"{self.path}: score cache schema {version}, expected {SCHEMA_VERSION}; "
-                                   "delete the file to rebuild it")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -351,7 +394,10 @@ class ScoreCache:
                 rows = self._con.execute(
                     f"SELECT k, spans FROM sentences WHERE k IN ({','.join('?' * len(chunk))})", chunk).fetchall()
                 for k, spans in rows:
-                    found[k] = [(int(s), int(e)) for s, e in json.loads(spans)]
+                    try:
+                        found[k] = [(int(s), int(e)) for s, e in json.loads(spans)]
+                    except (ValueError, TypeError):  # damaged: segment again
+                        self._warn_once("bad_spans", "score cache %s: ignoring damaged sentence spans", self.path)
         return found
 
     def put_spans(self, items: dict[bytes, list[tuple[int, int]]]) -> None:

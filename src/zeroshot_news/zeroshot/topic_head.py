@@ -46,7 +46,11 @@ class TopicHead:
 
     def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
         """[P, dim] embeddings -> [P, labels] probabilities."""
-        z = np.asarray(embeddings, dtype=np.float64) @ self.coef.T + self.intercept
+        embeddings = np.asarray(embeddings, dtype=np.float64)
+        if embeddings.ndim == 2 and len(embeddings) and embeddings.shape[1] != self.coef.shape[1]:
+            raise ConfigError(f"topic head: fitted on {self.coef.shape[1]}-wide embeddings, the encoder gives "
+                              f"{embeddings.shape[1]}; re-run the self_train stage for this model")
+        z = embeddings @ self.coef.T + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_dict(self) -> dict[str, Any]:
