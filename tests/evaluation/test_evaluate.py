@@ -144,3 +144,33 @@ def test_labels_and_targets_without_gold_are_reported_not_dropped(caplog):
         "stance:imf": {"reason": "no gold column", "discussed_share": 0.25}}
     assert "economy" in caplog.text and "imf" in caplog.text
     assert list(metrics["topics"]["per_label"]) == ["military"]
+
+
+def _two_docs():
+    topics = pd.DataFrame({"doc_id": ["a", "a", "b", "b"], "label": ["military", "diplomacy"] * 2,
+                           "score": [0.9, 0.1, 0.2, 0.8], "predicted": [True, False, False, True]})
+    stance = pd.DataFrame({"doc_id": ["a", "b"], "target": "taliban", "label": ["neutral", "none"]})
+    return topics, stance
+
+
+def test_a_corpus_without_gold_items_is_evaluated_without_failing():
+    """A researcher's own corpus: no dev-gold item matches; evaluate says so and goes on."""
+    topics, stance = _two_docs()
+    gold = pd.DataFrame({"item_id": ["x"], "doc_id": ["not-in-corpus"], "military": ["1"], "diplomacy": ["0"],
+                         "stance_taliban": ["none"]})
+    metrics, plots = evaluate(topics, stance, gold, pd.DataFrame(columns=["doc_id", "target", "label"]),
+                              ["military", "diplomacy"], ["taliban"], CFG)
+    assert metrics["dev_gold"] == {"skipped": "no gold item is in the corpus"}
+    assert "topics" not in metrics and metrics["stance"] == {} and plots == {}
+    assert "unevaluated" not in metrics
+    headline(metrics)  # renders
+
+
+def test_topic_only_and_stance_only_rows_count_only_for_what_they_label():
+    topics, stance = _two_docs()
+    gold = pd.DataFrame({"item_id": ["a", "b"], "doc_id": ["a", "b"], "military": ["1", ""],
+                         "diplomacy": ["0", ""], "stance_taliban": ["", "none"]})
+    metrics, _ = evaluate(topics, stance, gold, pd.DataFrame(columns=["doc_id", "target", "label"]),
+                          ["military", "diplomacy"], ["taliban"], CFG)
+    assert metrics["topics"]["items"] == 1  # b labels stance only
+    assert metrics["stance"]["taliban"]["support"] == 1  # a labels topics only

@@ -118,18 +118,26 @@ def evaluate(
     wide_score = topics.pivot(index="doc_id", columns="label", values="score")
     wide_pred = topics.pivot(index="doc_id", columns="label", values="predicted")
     g = gold[gold["doc_id"].isin(wide_score.index)].reset_index(drop=True)
+    if g.empty:
+        # A researcher's own corpus: no dev-gold item is in it. Nothing to score against; say so.
+        log.warning("evaluate: no dev-gold item is in this corpus (%d gold items); topic and dev-gold stance "
+                    "metrics are skipped", len(gold))
+        metrics["dev_gold"] = {"skipped": "no gold item is in the corpus"}
     # An empty cell means "not annotated for this label" (e.g. a label added later and
     # annotated on a sample, `annotate import`): such a label is evaluated on its own
     # annotated items (topics_partial), the fully annotated ones jointly.
-    topic_labels = [lab for lab in labels if lab in g.columns and (g[lab] != "").all()]
-    partial_labels = [lab for lab in labels if lab in g.columns and lab not in topic_labels]
+    # A row annotated for stance only (every topic cell empty) is not a topic item.
+    topic_cols = [lab for lab in labels if lab in g.columns]
+    gt = g[(g[topic_cols] != "").any(axis=1)].reset_index(drop=True) if topic_cols else g.iloc[:0]
+    topic_labels = [lab for lab in topic_cols if (gt[lab] != "").all()]
+    partial_labels = [lab for lab in topic_cols if lab not in topic_labels]
     # A configured label or target without gold is reported, never dropped silently.
     unevaluated: dict[str, Any] = {}
-    for lab in (lab for lab in labels if lab not in g.columns):
+    for lab in (lab for lab in labels if lab not in g.columns and not g.empty):
         share = float(wide_pred[lab].astype(bool).mean()) if lab in wide_pred.columns else 0.0
         unevaluated[f"topic:{lab}"] = {"reason": "no gold column", "predicted_share": rounded(share)}
     stance_cols = stance.pivot(index="doc_id", columns="target", values="label")
-    for target in (t for t in targets if f"stance_{t}" not in g.columns):
+    for target in (t for t in targets if f"stance_{t}" not in g.columns and not g.empty):
         share = float((stance_cols[target] != "none").mean()) if target in stance_cols.columns else 0.0
         unevaluated[f"stance:{target}"] = {"reason": "no gold column", "discussed_share": rounded(share)}
     for key, info in unevaluated.items():
@@ -137,18 +145,18 @@ def evaluate(
     if unevaluated:
         metrics["unevaluated"] = unevaluated
     for lab in partial_labels:
-        sub = g[g[lab] != ""]
+        sub = gt[gt[lab] != ""]
         y = sub[[lab]].astype(int).to_numpy()
         metrics.setdefault("topics_partial", {})[lab] = topic_metrics(
             y, wide_score.loc[sub["doc_id"], [lab]].to_numpy(dtype=float),
             wide_pred.loc[sub["doc_id"], [lab]].to_numpy(dtype=bool).astype(int), [lab], cfg)["per_label"][lab] | {
                 "items": len(sub)}
-    if topic_labels and len(g):
-        y_true = g[topic_labels].astype(int).to_numpy()
-        scores = wide_score.loc[g["doc_id"], topic_labels].to_numpy(dtype=float)
-        predicted = wide_pred.loc[g["doc_id"], topic_labels].to_numpy(dtype=bool).astype(int)
+    if topic_labels and len(gt):
+        y_true = gt[topic_labels].astype(int).to_numpy()
+        scores = wide_score.loc[gt["doc_id"], topic_labels].to_numpy(dtype=float)
+        predicted = wide_pred.loc[gt["doc_id"], topic_labels].to_numpy(dtype=bool).astype(int)
         metrics["topics"] = topic_metrics(y_true, scores, predicted, topic_labels, cfg)
-        split = split_tune_test(g, cfg.seed).to_numpy()
+        split = split_tune_test(gt, cfg.seed).to_numpy()
         tune, test = split == "tune", split == "test"
         thresholds = tune_thresholds(y_true[tune], scores[tune])
         tuned_pred = (scores >= thresholds).astype(int)
@@ -180,7 +188,10 @@ def evaluate(
         col = f"stance_{target}"
         if col not in g.columns or target not in stance_pred.columns:
             continue
-        sub = g[g["doc_id"].isin(stance_pred.index)]
+        # A row annotated for topics only (an empty stance cell) is not a stance item.
+        sub = g[g["doc_id"].isin(stance_pred.index) & (g[col] != "")]
+        if sub.empty:
+            continue
         gold_labels = sub[col].to_numpy(dtype=object)
         pred_labels = stance_pred.loc[sub["doc_id"], target].to_numpy(dtype=object)
         metrics["stance"][target] = stance_metrics(gold_labels, pred_labels, STANCE_CLASSES, cfg)
