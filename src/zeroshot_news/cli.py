@@ -81,6 +81,22 @@ def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr, force=True)
 
 
+def silence_progress_bars() -> None:
+    """``-q``: no progress bars either, whatever a command asked its tqdm bars for."""
+    from tqdm import tqdm
+
+    if getattr(tqdm.__init__, "quiet", False):
+        return
+    original = tqdm.__init__
+
+    def quiet_init(self, *args, **kwargs):
+        kwargs["disable"] = True
+        original(self, *args, **kwargs)
+
+    quiet_init.quiet = True  # type: ignore[attr-defined]
+    tqdm.__init__ = quiet_init  # type: ignore[method-assign]
+
+
 def invoked_as(argv0: str) -> str:
     """How the user called the program, for usage lines: ``python -m zeroshot_news`` or the
     console script's name (``zeroshot-news``)."""
@@ -108,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     args = ap.parse_args(argv)
     setup_logging("WARNING" if args.quiet else args.log_level)
+    if args.quiet:
+        silence_progress_bars()
     # Each command's parser takes its usage name from argv[0] (argparse's default prog).
     argv0, sys.argv[0] = sys.argv[0], f"{prog} {args.command}"
     try:

@@ -51,6 +51,15 @@ def test_export_tasks_carry_text_item_id_and_predictions_and_skip_gold():
         export_tasks(articles, topics, "sport", 8, 4, 0, set())
 
 
+def test_export_tasks_can_leave_out_the_pre_annotations():
+    """Annotators who should not see the model's answer (anchoring) get tasks without predictions."""
+    articles, topics = _corpus()
+    bare = export_tasks(articles, topics, "economy", n=8, strata=4, seed=0, exclude=set(), predictions=False)
+    full = export_tasks(articles, topics, "economy", n=8, strata=4, seed=0, exclude=set())
+    assert all("predictions" not in t for t in bare) and all(t["predictions"] for t in full)
+    assert [t["data"] for t in bare] == [t["data"] for t in full]  # the same sample either way
+
+
 def test_labeling_config_names_every_label_in_one_choices_field():
     xml = labeling_config(LABELS)
     assert '<Choices name="topics" toName="text" choice="multiple"' in xml
@@ -59,7 +68,7 @@ def test_labeling_config_names_every_label_in_one_choices_field():
 
 def test_import_takes_the_latest_usable_annotation_and_counts_the_rest():
     rows, skipped = gold_rows(json.loads(FIXTURE.read_text()), LABELS)
-    assert skipped == 2  # one cancelled, one never annotated
+    assert [(s.task, s.reason) for s in skipped] == [("task 103", "cancelled"), ("task 104", "not annotated")]
     assert rows.to_dict("records") == [
         {"item_id": "bbc/a1.txt", "stratum": "annotated:score_4_of_4", "regional_security": "0", "diplomacy": "0",
          "military": "1", "economy": "1"},  # the later of two annotations
@@ -121,3 +130,71 @@ def test_cli_round_trip(tmp_path):
     assert len(gold) == 7 and gold.loc[0, "economy"] == ""
     expected = ["1" if int(t["data"]["doc_id"][1:]) >= 20 else "0" for t in tasks]
     assert list(gold["economy"][1:]) == expected
+
+
+def _json_min(export: list[dict]) -> list[dict]:
+    """What Label Studio's JSON-MIN export makes of ``export``: one flat record per non-cancelled
+    annotation (data fields, the task id, one key per from_name: the choice when there is one,
+    else {"choices": [...]}), and one record without annotation fields for a task without any."""
+    records = []
+    for task in export:
+        annotations = [a for a in task["annotations"] if not a["was_cancelled"]]
+        if not task["annotations"]:
+            records.append({**task["data"], "id": task["id"], "annotator": None, "annotation_id": None,
+                            "created_at": None, "updated_at": None, "lead_time": None})
+        for a in annotations:
+            record = {**task["data"], "id": task["id"]}
+            for result in a["result"]:
+                choices = result["value"]["choices"]
+                record[result["from_name"]] = choices[0] if len(choices) == 1 else {"choices": choices}
+            records.append({**record, "annotator": a["completed_by"], "annotation_id": a["id"],
+                            "created_at": a["created_at"], "updated_at": a["updated_at"], "lead_time": 1.0})
+    return records
+
+
+def test_import_reads_label_studio_json_min_exports():
+    """JSON-MIN was refused as "no data.item_id (not an export of `annotate export` tasks)"."""
+    full = json.loads(FIXTURE.read_text())
+    records = _json_min(full)
+    assert records[0]["topics"] == "military" and records[1]["topics"] == {"choices": ["military", "economy"]}
+    rows, skipped = gold_rows(records, LABELS)
+    assert rows.equals(gold_rows(full, LABELS)[0])  # task 101's two records: the later annotation counts
+    assert [(s.task, s.reason) for s in skipped] == [("task 104", "not annotated")]  # 103's cancel is not exported
+
+
+def test_import_reads_json_min_with_one_field_per_label():
+    """A labeling config with one yes/no Choices per label exports {"military": "1", ...}."""
+    records = [{"id": 1, "item_id": "bbc/a1.txt", "stratum": "s", "military": "1", "economy": "0",
+                "annotation_id": 3, "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-20T10:00:00Z"},
+               {"id": 2, "item_id": "bbc/a2.txt", "stratum": "s", "military": "no", "diplomacy": "Yes",
+                "annotation_id": 4, "created_at": "2026-11-20T10:00:00Z", "updated_at": "2026-11-20T10:00:00Z"},
+               {"id": 3, "item_id": "bbc/a3.txt", "stratum": "s", "military": "maybe", "annotation_id": 5}]
+    rows, skipped = gold_rows(records, LABELS)
+    assert rows[["item_id", *LABELS]].values.tolist() == [["bbc/a1.txt", "0", "0", "1", "0"],
+                                                          ["bbc/a2.txt", "0", "1", "0", "0"]]
+    assert [(s.task, s.reason) for s in skipped] == [("task 3", "a per-label answer is not yes / no")]
+
+
+def test_cli_export_without_predictions(tmp_path):
+    articles, topics = _corpus()
+    articles.to_parquet(tmp_path / "a.parquet")
+    topics.to_parquet(tmp_path / "t.parquet")
+    main(["export", "--articles", str(tmp_path / "a.parquet"), "--topics", str(tmp_path / "t.parquet"),
+          "--label", "economy", "--n", "4", "-o", str(tmp_path / "tasks.json"), "--no-predictions",
+          "+taxonomy.labels.economy={threshold: 0.5, descriptions: [the economy]}"])
+    tasks = json.loads((tmp_path / "tasks.json").read_text())
+    assert len(tasks) == 4 and not any("predictions" in t for t in tasks)
+
+
+def test_cli_export_never_overwrites_its_inputs(tmp_path):
+    articles, topics = _corpus()
+    articles.to_parquet(tmp_path / "a.parquet")
+    topics.to_parquet(tmp_path / "t.parquet")
+    before = (tmp_path / "a.parquet").read_bytes()
+    for flag in ("-o", "--labeling-config"):
+        out = ["-o", str(tmp_path / "tasks.json")] if flag == "--labeling-config" else []
+        with pytest.raises(ConfigError, match=f"{flag} .* is an input"):
+            main(["export", "--articles", str(tmp_path / "a.parquet"), "--topics", str(tmp_path / "t.parquet"),
+                  "--label", "economy", *out, flag, str(tmp_path / "a.parquet"),
+                  "+taxonomy.labels.economy={threshold: 0.5, descriptions: [the economy]}"])
+    assert (tmp_path / "a.parquet").read_bytes() == before and not (tmp_path / "tasks.json").exists()

@@ -51,3 +51,21 @@ def test_a_params_file_that_is_not_yaml_exits_2(tmp_path):
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "not valid YAML" in proc.stderr
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    ("taxonomy.labels.militray.threshold=0.6", "Did you mean 'military'"),
+    ("stance.targets.talibn.aliases=[x]", "Did you mean 'taliban'"),
+])
+def test_a_typo_in_a_label_or_target_name_names_the_existing_ones(override, expected):
+    with pytest.raises(ConfigError, match=expected) as err:
+        compose_config(CONF, [override])
+    assert "To add a new one" in str(err.value) and "+" in str(err.value)
+
+
+def test_quiet_shows_no_progress_bars(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "zeroshot_news", "-q", "classify", str(REPO / "data" / "raw" / "seed"),
+                           "-o", str(tmp_path / "o.jsonl"), f"cache.path={tmp_path / 'c.sqlite'}"],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "", proc.stderr  # no bars, no INFO lines

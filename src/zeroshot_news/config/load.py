@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import math
 import re
 import types
@@ -191,9 +192,41 @@ def compose_config(
             cfg = compose(config_name="config", overrides=list(overrides or []))
         data = OmegaConf.to_container(cfg, resolve=True)
     except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(f"cannot compose {config_dir} with {overrides}: {exc}") from exc
+        hint = _named_item_hint(config_dir, list(overrides or []))
+        raise ConfigError(hint or f"cannot compose {config_dir} with {overrides}: {exc}") from exc
     assert isinstance(data, dict)
     return data
+
+
+# Mappings of named items: an override naming an item that is not there is a typo far more
+# often than a wish to add one (Hydra's own advice is to append with `+`).
+NAMED_MAPPINGS = ("taxonomy.labels", "stance.targets", "benchmarks")
+
+
+def _named_item_hint(config_dir: Path, overrides: list[str]) -> str | None:
+    """For ``taxonomy.labels.militray.threshold=0.6``: which labels there are, and how to add one."""
+    try:
+        base = compose_config(config_dir, [o for o in overrides if not any(
+            o.lstrip("+~").startswith(m + ".") for m in NAMED_MAPPINGS)])
+    except ConfigError:
+        return None
+    for override in overrides:
+        if override.startswith(("+", "~")) or "=" not in override:
+            continue
+        key = override.split("=", 1)[0]
+        for mapping in NAMED_MAPPINGS:
+            if not key.startswith(mapping + "."):
+                continue
+            node: Any = base
+            for part in mapping.split("."):
+                node = node.get(part, {}) if isinstance(node, dict) else {}
+            name = key[len(mapping) + 1:].split(".")[0]
+            if isinstance(node, dict) and name not in node:
+                close = difflib.get_close_matches(name, list(node), n=1)
+                guess = f" Did you mean {close[0]!r}?" if close else ""
+                return (f"{mapping} has no {name!r} (it has {', '.join(node)}).{guess} To add a new one, "
+                        f"write +{mapping}.{name}={{...}} with all its fields.")
+    return None
 
 
 def dump_params(data: dict[str, Any]) -> str:

@@ -3,6 +3,8 @@
 Invariant, checked for every source: ``ingested + quarantined == records seen`` (a record
 is a file, or a row of a table). The stage streams: rows are written in row groups as the
 adapters yield them, into temp files renamed into place only when every source is done.
+Names and ids go into log lines through ``printable``: a file name may hold a newline or
+terminal escape codes, and must not forge or recolour lines of the log.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from zeroshot_news.corpus.ingest.records import (
     SENTENCE_SCHEMA,
     Article,
     Reject,
+    printable,
 )
 from zeroshot_news.corpus.ingest.table import iter_table
 from zeroshot_news.corpus.ingest.ukraine_news_bias import iter_ukraine_news_bias
@@ -82,9 +85,16 @@ class Ingestor:
             warnings: Counter[str] = Counter()
             ids: dict[str, str] = {}  # source_id -> path: ids must be unique within a source
             records = ADAPTERS[source.format](source, self.corpus)
-            for rec in tqdm(records, desc=f"ingest {source.name}", unit="rec", disable=not self.progress):
+            desc = f"ingest {printable(source.name)}"
+            for rec in tqdm(records, desc=desc, unit="rec", disable=not self.progress):
                 counts["seen"] += 1
-                if isinstance(rec, Article) and rec.doc_id in seen:
+                invalid = rec.invalid_text() if isinstance(rec, Article) else None
+                if invalid:  # first: the doc_id (a hash of the UTF-8 text) cannot even be computed
+                    field, char = invalid
+                    rec = Reject(source.name, rec.path, "bad_encoding",
+                                 f"{field} holds a lone surrogate {char!r}: not valid Unicode text",
+                                 rec.body_bytes(), rec.raw_sha256)
+                elif isinstance(rec, Article) and rec.doc_id in seen:
                     rec = Reject(source.name, rec.path, "duplicate_content",
                                  f"same doc_id {rec.doc_id} as {seen[rec.doc_id]}", len(rec.body.encode()),
                                  rec.raw_sha256)
@@ -95,6 +105,8 @@ class Ingestor:
                 if isinstance(rec, Reject):
                     counts["quarantined"] += 1
                     reasons[rec.reason] += 1
+                    log.debug("quarantined [%s] %s: %s (%s)", printable(source.name), printable(rec.path),
+                              rec.reason, printable(rec.detail))
                     yield "quarantine", rec.row()
                     continue
                 counts["ingested"] += 1
@@ -168,9 +180,9 @@ def ingest_to_parquet(corpus: CorpusConfig, outputs: Mapping[str, Path | str], c
 
 
 def log_report(report: dict[str, Any]) -> None:
-    log.info("ingest [%s]: seen %d = ingested %d + quarantined %d", report["corpus"], report["seen"],
+    log.info("ingest [%s]: seen %d = ingested %d + quarantined %d", printable(report["corpus"]), report["seen"],
              report["ingested"], report["quarantined"])
     for name, s in report["sources"].items():
         extra = f" reasons={s['quarantine_reasons']}" if s["quarantine_reasons"] else ""
-        log.info("  %-20s seen %6d  ingested %6d  quarantined %5d%s", name, s["seen"], s["ingested"],
+        log.info("  %-20s seen %6d  ingested %6d  quarantined %5d%s", printable(name), s["seen"], s["ingested"],
                  s["quarantined"], extra)

@@ -1,8 +1,9 @@
-"""What every adapter yields: an :class:`Article`, a :class:`Reject`, and shared decoding."""
+"""What every adapter yields: an :class:`Article`, a :class:`Reject`, and shared decoding and escaping."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -30,6 +31,39 @@ SENTENCE_SCHEMA = pa.schema([(c, _INT if c == "position" else _VOTES if c.starts
 
 # Controls that never occur in text files; tab, newlines and form feed do.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# A lone surrogate is not Unicode text and cannot be written as UTF-8: a JSON "\\ud800" escape
+# decodes to one, and Python keeps the bytes of a file name that are not UTF-8 as ones (PEP 383).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate in ``text`` (which then cannot be written as UTF-8), or None."""
+    match = None if text.isascii() else _SURROGATE.search(text)
+    return match.group() if match else None
+
+
+def valid_utf8(text: str) -> str:
+    """``text`` with each lone surrogate as a backslash escape (``\\ud800``): writable as UTF-8."""
+    return text if lone_surrogate(text) is None else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def escaped_file_name(name: str) -> str:
+    """A file name with its bytes that are not UTF-8 as ``\\xNN`` escapes, as the tables name it."""
+    if lone_surrogate(name) is None:
+        return name
+    try:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no undecodable byte gives: not from the file system
+        return valid_utf8(name)
+
+
+def printable(text: object) -> str:
+    """``text`` for a log line: control, format and other non-printable characters as repr-style
+    escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a hostile name cannot forge or recolour lines."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass
@@ -52,6 +86,23 @@ class Article:
     def doc_id(self) -> str:
         return content_id(self.title, self.body)
 
+    def invalid_text(self) -> tuple[str, str] | None:
+        """(field, character) for the first text field holding a lone surrogate, which no table
+        can store (a JSON source can escape one: ``"\\ud800"``); None when all are valid."""
+        fields = {"source_id": self.source_id, "title": self.title, "body": self.body, "path": self.path,
+                  "outlet": self.outlet, "date": self.date, "category": self.category}
+        fields.update({f"sentences[{i}].{key}": value for i, sentence in enumerate(self.sentences)
+                       for key, value in sentence.items()})
+        for name, value in fields.items():
+            bad = lone_surrogate(value) if isinstance(value, str) else None
+            if bad:
+                return name, bad
+        return None
+
+    def body_bytes(self) -> int:
+        """The UTF-8 size of the body (a lone surrogate counted as the 3 bytes it would take)."""
+        return len(self.body.encode("utf-8", "surrogatepass"))
+
     def row(self) -> dict[str, Any]:
         return {
             "doc_id": self.doc_id, "source_id": self.source_id, "corpus": self.corpus,
@@ -72,7 +123,8 @@ class Reject:
     raw_sha256: str = ""
 
     def row(self) -> dict[str, Any]:
-        return {c: getattr(self, c) for c in QUARANTINE_COLUMNS}
+        """The quarantine row; text is made writable as UTF-8, as a reject may quote bad input."""
+        return {c: valid_utf8(v) if isinstance(v := getattr(self, c), str) else v for c in QUARANTINE_COLUMNS}
 
 
 def sha256(data: bytes) -> str:

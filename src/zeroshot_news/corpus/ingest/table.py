@@ -1,7 +1,8 @@
 """CSV / JSON Lines tables with a configurable column mapping (``corpus.sources[].columns``).
 
-One row is one article. A row that cannot be read (bad JSON, no text) is quarantined
-with its line number; the other rows of the file still go through.
+One row is one article. A row that cannot be read (bad JSON, a number with more digits
+than Python reads, no text) is quarantined with its line number; the other rows of the
+file still go through.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from zeroshot_news.config import ColumnMapping, CorpusConfig, SourceConfig
-from zeroshot_news.corpus.ingest.files import escape_reason, list_files
+from zeroshot_news.corpus.ingest.files import display_path, list_files, skip_reason
 from zeroshot_news.corpus.ingest.records import Article, Reject, decode_bytes, sha256
 
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson")
@@ -57,6 +58,9 @@ def _rows(text: str, suffix: str) -> Iterator[tuple[int, dict[str, Any] | RowErr
         except RecursionError:
             yield lineno, ("invalid_row", "invalid JSON: nested too deeply")
             continue
+        except ValueError as exc:  # an integer with more digits than sys.get_int_max_str_digits()
+            yield lineno, ("invalid_row", f"invalid JSON: {str(exc).split(';')[0]}")  # not the advice after ;
+            continue
         yield lineno, obj if isinstance(obj, dict) else ("invalid_row", f"expected an object, got {type(obj).__name__}")
 
 
@@ -90,7 +94,7 @@ def parse_row(
         body = text
     if not body:
         return Reject(source, where, "empty", f"no text in columns {cols.body!r}/{cols.text!r}")
-    size = len(body.encode("utf-8"))
+    size = len(body.encode("utf-8", "surrogatepass"))  # a lone surrogate is quarantined by the ingestor
     if size > max_bytes:
         return Reject(source, where, "oversized", f"{size} bytes > max_file_bytes={max_bytes}", size)
     warnings: list[str] = []
@@ -115,13 +119,13 @@ def iter_table(source: SourceConfig, corpus: CorpusConfig) -> Iterator[Article |
     ]
     seen_ids: dict[str, str] = {}
     for path in files:
-        display = path.name if root.is_file() else path.relative_to(root.parent).as_posix()
+        display = display_path(path, root)
         if path.suffix.lower() not in TABLE_SUFFIXES:
             yield Reject(source.name, display, "unsupported_table", f"suffix {path.suffix!r}")
             continue
-        escaped = escape_reason(path, root)
-        if escaped:
-            yield Reject(source.name, display, *escaped)
+        skipped = skip_reason(path, root)
+        if skipped:
+            yield Reject(source.name, display, *skipped)
             continue
         try:
             data = path.read_bytes()

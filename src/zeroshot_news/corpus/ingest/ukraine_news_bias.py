@@ -8,6 +8,7 @@ goes to a second table, the source of the crowd stance gold.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from zeroshot_news.corpus.ingest.files import iter_folder, list_files
 from zeroshot_news.corpus.ingest.records import Article, Decoded, Reject
 
 GOVERNMENTS = ("russia", "ukraine", "west")
+_MAX_FLOAT = int(sys.float_info.max)  # a larger JSON int makes float() raise OverflowError
 
 
 def parse_ukraine_news_bias(
@@ -26,6 +28,10 @@ def parse_ukraine_news_bias(
         data = json.loads(decoded.text)
     except json.JSONDecodeError as exc:
         return Reject(source, path, "invalid_json", str(exc))
+    except RecursionError:
+        return Reject(source, path, "invalid_json", "nested too deeply")
+    except ValueError as exc:  # an integer with more digits than sys.get_int_max_str_digits()
+        return Reject(source, path, "invalid_json", str(exc).split(";")[0])  # not the advice after ;
     if not isinstance(data, dict) or not isinstance(data.get("sentences"), list):
         return Reject(source, path, "bad_schema", "expected an object with a 'sentences' list")
     sentences: list[tuple[int, str, dict[str, Any]]] = []
@@ -33,7 +39,7 @@ def parse_ukraine_news_bias(
         if not isinstance(sent, dict) or not isinstance(sent.get("content"), str):
             return Reject(source, path, "bad_schema", f"sentence {i} has no text 'content'")
         pos = sent.get("position_in_article", i)
-        sentences.append((pos if isinstance(pos, int) else i, sent["content"].strip(), sent))
+        sentences.append((pos if _is_position(pos) else i, sent["content"].strip(), sent))
     sentences.sort(key=lambda s: s[0])
     texts = [s[1] for s in sentences if s[1]]
     if len(texts) < 2:
@@ -58,10 +64,17 @@ def parse_ukraine_news_bias(
     )
 
 
+def _is_position(value: Any) -> bool:
+    """An int the sentence table's int64 column can hold (JSON ints have no bound)."""
+    return isinstance(value, int) and -(2**63) <= value < 2**63
+
+
 def _votes(raw: Any) -> list[float]:
+    """The numeric votes; like a non-number, an int too large for a float is left out."""
     if not isinstance(raw, list):
         return []
-    return [float(v) for v in raw if isinstance(v, int | float) and not isinstance(v, bool)]
+    return [float(v) for v in raw
+            if isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool) and abs(v) <= _MAX_FLOAT)]
 
 
 def iter_ukraine_news_bias(source: SourceConfig, corpus: CorpusConfig) -> Iterator[Article | Reject]:
