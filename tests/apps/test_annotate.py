@@ -198,3 +198,12 @@ def test_cli_export_never_overwrites_its_inputs(tmp_path):
                   "--label", "economy", *out, flag, str(tmp_path / "a.parquet"),
                   "+taxonomy.labels.economy={threshold: 0.5, descriptions: [the economy]}"])
     assert (tmp_path / "a.parquet").read_bytes() == before and not (tmp_path / "tasks.json").exists()
+
+
+def test_annotate_help_exits_0():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "zeroshot_news", "annotate", "--help"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and "export" in proc.stdout and "import" in proc.stdout

@@ -554,7 +554,14 @@ def main(argv: list[str] | None = None) -> None:
     import sys
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("export", "import"):
+    if not argv or argv[0] in ("-h", "--help"):
+        print(f"usage: {sys.argv[0]} {{export,import}} [options]\n\n"
+              "Gold labels for a new topic label with Label Studio:\n"
+              "  export  a stratified sample of articles as Label Studio tasks (+ the labeling interface)\n"
+              "  import  a Label Studio export (JSON or JSON-MIN) into a gold CSV\n\n"
+              "Run `annotate export --help` or `annotate import --help` for the options.")
+        return
+    if argv[0] not in ("export", "import"):
         raise ConfigError("annotate: first argument must be `export` or `import` (see --help of each)")
     action = argv[0]
     ap = _parser(action)
