@@ -21,10 +21,14 @@ from zeroshot_news.corpus.passages import Passage, Segmenter, lead_passage, shor
 from zeroshot_news.scorers.loading import (
     ResolvedModel,
     load_tokenizer,
+    load_weights,
     loading,
+    model_files,
+    open_regular,
     quiet_transformers,
     resolve_model,
     select_device,
+    tokenizer_max_length,
 )
 
 
@@ -64,23 +68,38 @@ class PairScorer(Protocol):
 
 
 __all__ = ["PairScorer", "ResolvedModel", "TokenizerMixin", "length_sorted_batches", "loading",
-           "model_fingerprint", "resolve_model", "select_device"]
+           "model_fingerprint", "model_id", "resolve_model", "select_device"]
+
+
+def model_id(scorer: PairScorer) -> str:
+    """What a report names a scorer by: weights and scoring settings, not the runtime's export
+    bytes (``model_id`` where a backend has one; they differ by machine, the cache key has them)."""
+    return getattr(scorer, "model_id", scorer.fingerprint)
+
+
+def _hash_file(path: Path, *hashes) -> None:
+    with open_regular(path) as fh:  # never a device or a FIFO: it could be read for ever
+        for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            for h in hashes:
+                h.update(chunk)
 
 
 def model_fingerprint(cfg: ModelConfig, resolved: ResolvedModel, extra: str = "") -> str:
-    """Identifies weights + scoring settings, so cached scores are never reused wrongly."""
+    """Identifies weights + scoring settings, so cached scores are never reused wrongly.
+
+    A local model is identified by every file that defines it (``loading.model_files``:
+    config, all safetensors weights and shard indexes, tokenizer files, sentence-transformers
+    modules), each by name and content: a changed shard or tokenizer file is a new model."""
     h = hashlib.sha256()
     h.update(f"{cfg.backend}|{cfg.max_length}|{extra}".encode())
-    folder = Path(resolved.path)
-    if resolved.local:
-        for name in ("config.json", "tokenizer.json", "vocab.txt", "model.safetensors"):
-            f = folder / name
-            if f.exists():
-                with f.open("rb") as fh:
-                    for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
-                        h.update(chunk)
-    else:
+    if not resolved.local:
         h.update(resolved.path.encode())
+        return h.hexdigest()[:16]
+    folder = Path(resolved.path)
+    for name in model_files(folder):
+        content = hashlib.sha256()
+        _hash_file(folder / name, content)
+        h.update(name.encode() + b"\0" + content.digest())
     return h.hexdigest()[:16]
 
 
@@ -90,8 +109,9 @@ class TokenizerMixin:
     tokenizer = None
     max_length: int = 256
 
-    def _load(self, cfg: ModelConfig, model_class, progress: bool) -> ResolvedModel:
-        """Resolve, then load tokenizer and weights (safetensors only, no remote code)."""
+    def _load(self, cfg: ModelConfig, model_class, progress: bool, unused: tuple[str, ...] = ()) -> ResolvedModel:
+        """Resolve, then load tokenizer and weights (safetensors only, no remote code; weights
+        that do not fit the architecture are refused, see ``loading.load_weights``)."""
         import torch
 
         self.cfg = cfg
@@ -100,12 +120,9 @@ class TokenizerMixin:
         quiet_transformers(progress)
         resolved = resolve_model(cfg.name_or_path)
         self.tokenizer = load_tokenizer(resolved)
-        self.max_length = min(cfg.max_length, self.tokenizer.model_max_length)
+        self.max_length = min(cfg.max_length, tokenizer_max_length(self.tokenizer, resolved))
         self.device = select_device(cfg.device)
-        with loading(resolved):
-            self.model = model_class.from_pretrained(
-                resolved.path, local_files_only=resolved.local, use_safetensors=True, trust_remote_code=False
-            ).to(self.device).eval()
+        self.model = load_weights(resolved, model_class, unused=unused).to(self.device).eval()
         return resolved
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

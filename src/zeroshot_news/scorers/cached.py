@@ -33,6 +33,7 @@ class CachedScorer:
         self.bi_encoder: bool = scorer.bi_encoder
         # A bi-encoder's identity for a topic head (weights + calibration, not the runtime).
         self.encoder_fingerprint: str | None = getattr(scorer, "encoder_fingerprint", None)
+        self.model_id: str = getattr(scorer, "model_id", scorer.fingerprint)
         # Missing passages go to the inner scorer (and are committed) this many at a time,
         # so an interrupted long run keeps what it finished.
         self.chunk_passages = max(1, int(chunk_passages))

@@ -29,10 +29,21 @@ from zeroshot_news.scorers.base import (
     length_sorted_batches,
     model_fingerprint,
 )
-from zeroshot_news.scorers.loading import ResolvedModel, load_tokenizer, loading, resolve_model
+from zeroshot_news.scorers.loading import (
+    ResolvedModel,
+    load_tokenizer,
+    load_weights,
+    reading_tokenizer,
+    resolve_model,
+    tokenizer_max_length,
+)
 from zeroshot_news.scorers.rust_tokenizer import RustTokenizer
 
 log = logging.getLogger(__name__)
+
+# Mean pooling reads last_hidden_state only: BERT's pooler may be absent from the weights
+# (sentence-transformers checkpoints often lack it) without changing a vector.
+UNUSED_WEIGHTS = ("pooler.",)
 
 
 def cuda_visible() -> bool:
@@ -73,12 +84,13 @@ class EmbeddingScorer(TokenizerMixin):
         else:
             from transformers import AutoModel
 
-            resolved = self._load(cfg, AutoModel, progress)
+            resolved = self._load(cfg, AutoModel, progress, unused=UNUSED_WEIGHTS)
         # What a topic head was fitted on: the weights and the calibration, whatever runs them
         # (ONNX Runtime's fp32 vectors equal torch's to ~1e-6, tested).
         self.encoder_fingerprint = model_fingerprint(
             cfg, resolved, f"cal={cfg.calibration_center},{cfg.calibration_scale}"
         )
+        self.model_id = self.encoder_fingerprint  # what reports name (no runtime export bytes)
         # What computed the vectors (the score-cache key): torch keeps the encoder's own
         # fingerprint; ONNX Runtime adds the verified export's digest.
         self.fingerprint = self.encoder_fingerprint
@@ -93,10 +105,10 @@ class EmbeddingScorer(TokenizerMixin):
 
         self.cfg, self.progress, self.device = cfg, progress, "cpu"
         resolved = resolve_model(cfg.name_or_path)
-        with loading(resolved):
+        with reading_tokenizer(resolved):
             self.tokenizer = RustTokenizer(resolved.path) if RustTokenizer.available(resolved.path) \
                 else load_tokenizer(resolved)
-        self.max_length = min(cfg.max_length, self.tokenizer.model_max_length)
+        self.max_length = min(cfg.max_length, tokenizer_max_length(self.tokenizer, resolved))
         names = ["input_ids", "attention_mask", "token_type_ids"]
         weights = model_fingerprint(replace(cfg, max_length=0, calibration_center=0.0, calibration_scale=1.0),
                                     resolved, "encoder-weights")
@@ -104,9 +116,7 @@ class EmbeddingScorer(TokenizerMixin):
         def torch_model():
             from transformers import AutoModel
 
-            with loading(resolved):
-                return AutoModel.from_pretrained(resolved.path, local_files_only=resolved.local,
-                                                 use_safetensors=True, trust_remote_code=False).eval()
+            return load_weights(resolved, AutoModel, unused=UNUSED_WEIGHTS).eval()
 
         folder = exported_graph(torch_model, cfg.export_dir, weights, "fp32", names, output="last_hidden_state")
         self._export_digest = export_digest(folder)

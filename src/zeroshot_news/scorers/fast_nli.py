@@ -133,6 +133,9 @@ class FastNLIScorer(TokenizerMixin):
         self._read_labels(dict(config.label2id))
         self._load(cfg, AutoModelForSequenceClassification, progress)
         self.fingerprint = model_fingerprint(cfg, resolved, self.RULE)
+        # What a report names: weights + scoring rule + precision, not the runtime's export
+        # bytes (an export differs by machine; the cache key below includes it, a report must not).
+        self.model_id = hashlib.sha256(f"{self.fingerprint}|{cfg.precision}".encode()).hexdigest()[:16]
         # The weights alone (not max_length or the scoring rule): names exported graphs.
         self.weights_fingerprint = model_fingerprint(replace(cfg, max_length=0), resolved, "weights")
         torch = self._torch

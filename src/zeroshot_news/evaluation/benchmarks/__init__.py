@@ -19,7 +19,7 @@ import pandas as pd
 
 from zeroshot_news.config import BenchmarkConfig, Config, ConfigError, ModelConfig
 from zeroshot_news.evaluation.benchmarks import agnews, fnc1, vast
-from zeroshot_news.scorers.base import PairScorer
+from zeroshot_news.scorers.base import PairScorer, model_id
 from zeroshot_news.scorers.build import build_scorer
 from zeroshot_news.scorers.cached import CachedScorer
 
@@ -68,10 +68,10 @@ def run_benchmark(cfg: Config, name: str, progress: bool = True) -> tuple[dict, 
         "sample_seed": bench.sample_seed,
         "scorer": bench.scorer,
         "model": {"backend": model_cfg.backend, "name_or_path": model_cfg.name_or_path,
-                  "fingerprint": scorer.fingerprint},
+                  "fingerprint": model_id(scorer)},
         **({"relevance_model": {"scorer": bench.relevance_scorer, "backend": relevance_cfg.backend,
                                 "name_or_path": relevance_cfg.name_or_path,
-                                "fingerprint": extra["relevance_scorer"].fingerprint}} if extra else {}),
+                                "fingerprint": model_id(extra["relevance_scorer"])}} if extra else {}),
         "reference": module.REFERENCE,
         **results,
         # Wall time of scoring (model loading excluded); depends on the machine.
