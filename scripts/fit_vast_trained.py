@@ -17,7 +17,7 @@ from zeroshot_news.config import compose_config, parse_config
 from zeroshot_news.evaluation.benchmarks.common import classification_metrics
 from zeroshot_news.evaluation.benchmarks.vast import CLASSES, decide, load, score_items
 from zeroshot_news.scorers.build import build_scorer
-from zeroshot_news.training.stance import read_vast, split_by_topic
+from zeroshot_news.training.stance import split_by_topic, vast_items
 
 THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.0, 1.0001, 0.05))
 MARGINS = tuple(round(x, 2) for x in np.arange(0.0, 0.6001, 0.05))
@@ -27,7 +27,7 @@ def main() -> None:
     cfg = parse_config(compose_config("conf", ["stance=trained", "benchmark@benchmarks.vast=vast_trained",
                                                "benchmarks.vast.max_items=null"]))
     bench, training = cfg.benchmarks["vast"], cfg.stance_training
-    _, held = split_by_topic(read_vast(training.data_path), training.holdout_topic_fraction, training.seed)
+    _, held = split_by_topic(vast_items(training.data_path), training.holdout_topic_fraction, training.seed)
     held_topics = {it.target for it in held}
     items = load(bench, "train")
     items = items[items["topic"].isin(held_topics)].reset_index(drop=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root, for tests.stages
 
-from tests.stages.test_stage_deps import expected_code_deps  # noqa: E402
+from tests.stages.test_stage_deps import expected_code_deps
 
 STAGE = re.compile(r"^  (\w+):\s*$")
 DEPS = re.compile(r"^\s+deps:\s*$")

@@ -50,3 +50,18 @@ def test_a_closed_pipe_ends_quietly():
                           env={"CODE": code, "PATH": "/usr/bin:/bin"}, cwd=REPO, timeout=120)
     assert proc.stdout.count("\n") == 1
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
+def test_hostile_file_names_are_logged_escaped_on_one_line(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "001_good.txt").write_text(" date 2021-01-01 Talks\n\nReuters\nTalks\nMinisters met for talks in "
+                                         "Geneva about the border dispute.\n", encoding="utf-8")
+    (folder / "002_bad\nERROR forged line \x1b[31m.txt").write_bytes(b"")  # empty: quarantined
+    proc = subprocess.run([sys.executable, "-m", "zeroshot_news", "classify", str(folder), "-o",
+                           str(tmp_path / "o.jsonl"), "--no-progress", f"cache.path={tmp_path / 'c.sqlite'}"],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "002_bad" in line]
+    assert len(lines) == 1 and "\\n" in lines[0] and "\\x1b" in lines[0] and "\x1b" not in proc.stderr
+    assert not any(line.startswith("ERROR forged") for line in proc.stderr.splitlines())

@@ -36,6 +36,7 @@ from zeroshot_news.config import (
 )
 from zeroshot_news.corpus.clean import clean
 from zeroshot_news.corpus.ingest import ingest
+from zeroshot_news.corpus.ingest.records import printable
 from zeroshot_news.decisions import STANCE_CLASSES
 from zeroshot_news.io import atomic_path, write_jsonl
 from zeroshot_news.scorers.build import build_encoder, build_scorer
@@ -265,9 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     result = run_classify(cfg, source, progress=not args.no_progress, head=head)
     records = result["records"]
     for row in result["quarantine"].itertuples():
-        log.warning("quarantined %s: %s (%s)", row.path, row.reason, row.detail)
+        log.warning("quarantined %s: %s (%s)", printable(row.path), row.reason, printable(row.detail))
     for row in result["removed"].itertuples():
-        log.warning("removed %s: %s (%s)", row.path, row.reason, row.detail)
+        log.warning("removed %s: %s (%s)", printable(row.path), row.reason, printable(row.detail))
     if not records:
         log.error("nothing usable in %s: %d records seen, %d quarantined, %d removed by cleaning", args.input,
                   result["seen"], len(result["quarantine"]), len(result["removed"]))

@@ -75,5 +75,6 @@ def gold_targets(names: list[str], configured: list[StanceTarget], targets_path:
             raise ConfigError(f"stance gold target {name!r}: not configured and not defined in {path} "
                               "(display, aliases, description)")
         out.append(StanceTarget(name=name, display=str(spec["display"]), aliases=[str(a) for a in spec["aliases"]],
-                                description=str(spec.get("description", ""))))
+                                description=str(spec.get("description", "")),
+                                roles=[str(r) for r in spec.get("roles") or []]))
     return out
