@@ -12,7 +12,7 @@ it: per source, items whose text hits a label's cue are drawn in a fixed share, 
 random. The annotators label every item for all three topics; the cues only choose which
 items are seen. Split by item (AG News, FNC-1) or article (BBC): a seeded hash, half and half.
 
-Writes data/gold/short/items.csv (item_id, source, split, stratum, text).
+Writes data/gold/short/items.csv (item_id, source, split, stratum, round, text).
 Run from the repo root: python scripts/gold/select_short_sample.py
 """
 
@@ -103,16 +103,25 @@ def draw(pool: list[dict], quotas: dict[str, int], rng: random.Random) -> list[d
     return chosen
 
 
+# Round 2, added after round 1's label *counts* (not its items) gave diplomacy about 70 of
+# the 80 positives each label needs: more diplomacy-cued items, not drawn before.
+ROUND_TWO = {"agnews": {"diplomacy": 30}, "bbc": {"diplomacy": 15}}
+
+
 def main() -> None:
     dev_items = set(pd.read_csv("data/gold/gold.csv", dtype=str)["item_id"])
     pools = {"agnews": agnews_items(), "bbc": bbc_items(dev_items), "fnc1": fnc1_items()}
     rng = random.Random(SEED)
     sample = []
     for source, quotas in QUOTAS.items():
-        sample += draw(pools[source], quotas, rng)
+        sample += [{**r, "round": 1} for r in draw(pools[source], quotas, rng)]
+    taken = {r["item_id"] for r in sample}
+    for source, quotas in ROUND_TWO.items():
+        pool = [r for r in pools[source] if r["item_id"] not in taken]
+        sample += [{**r, "round": 2} for r in draw(pool, quotas, rng)]
     frame = pd.DataFrame(sample)
     frame["split"] = frame["group"].map(hashed_split)
-    frame = frame[["item_id", "source", "split", "stratum", "text"]].sort_values("item_id", kind="stable")
+    frame = frame[["item_id", "source", "split", "stratum", "round", "text"]].sort_values("item_id", kind="stable")
     OUT.mkdir(parents=True, exist_ok=True)
     frame.to_csv(OUT / "items.csv", index=False)
     (OUT / "sample_report.json").write_text(json.dumps({
