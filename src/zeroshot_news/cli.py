@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "stance": ("zeroshot_news.stages.stance:main", "stage: zero-shot stance toward every target"),
     "stance_gold": ("zeroshot_news.stages.stance_gold:main",
                     "stage: the stance classifier on the stance gold's passages"),
+    "topic_short": ("zeroshot_news.stages.topic_short:main", "stage: the topic classifier on the short-item gold"),
     "evaluate": ("zeroshot_news.stages.evaluate:main", "stage: predictions against the dev gold and the crowd gold"),
     "benchmark": ("zeroshot_news.stages.benchmark:main", "stage: the configured public benchmark"),
     "train_nli": ("zeroshot_news.stages.train_nli:main", "stage: fine-tune the project's NLI cross-encoder"),

@@ -2,8 +2,9 @@
 
 Macro-F1 is the mean F1 over the classes that occur in the gold: a class with no gold item
 has no recall to measure (its false positives still cost the classes they were taken
-from). Every macro-F1 in the project (evaluation, benchmarks, training reports) is
-:func:`macro_f1`.
+from). Every single-label macro-F1 in the project (evaluation, benchmarks, training
+reports) is :func:`macro_f1`; multi-label topics (:func:`topic_metrics`) average each
+label's binary F1.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import precision_recall_fscore_support
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_fscore_support
+
+from zeroshot_news.config import EvaluationConfig
 
 DECIMALS = 4
 
@@ -75,4 +78,28 @@ def classification_report(gold: np.ndarray, pred: np.ndarray, classes: Sequence[
         "support": len(gold),
         "per_class": {c: {"precision": rounded(pi), "recall": rounded(ri), "f1": rounded(fi), "support": int(si)}
                       for c, pi, ri, fi, si in zip(classes, p, r, f, s, strict=True)},
+    }
+
+
+def topic_metrics(y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray, labels: list[str],
+                  cfg: EvaluationConfig) -> dict[str, Any]:
+    """Multi-label: per label P/R/F1/support/AP, macro and micro F1, bootstrap CIs."""
+    per_label = {}
+    for j, label in enumerate(labels):
+        p, r, f, _ = precision_recall_fscore_support(y_true[:, j], predicted[:, j], average="binary",
+                                                     zero_division=0)
+        ap = average_precision_score(y_true[:, j], scores[:, j]) if y_true[:, j].any() else float("nan")
+        ci = bootstrap_ci(lambda i, j=j: f1_score(y_true[i, j], predicted[i, j], zero_division=0),
+                          len(y_true), cfg.bootstrap_samples, cfg.confidence, cfg.seed)
+        per_label[label] = {"precision": rounded(p), "recall": rounded(r), "f1": rounded(f), "f1_ci": ci,
+                            "support": int(y_true[:, j].sum()), "average_precision": rounded(ap)}
+    macro = f1_score(y_true, predicted, average="macro", zero_division=0)
+    return {
+        "items": len(y_true),
+        "macro_f1": rounded(macro),
+        "macro_f1_ci": bootstrap_ci(lambda i: f1_score(y_true[i], predicted[i], average="macro", zero_division=0),
+                                    len(y_true), cfg.bootstrap_samples, cfg.confidence, cfg.seed),
+        "micro_f1": rounded(f1_score(y_true, predicted, average="micro", zero_division=0)),
+        "mean_average_precision": rounded(np.nanmean([v["average_precision"] for v in per_label.values()])),
+        "per_label": per_label,
     }

@@ -20,14 +20,23 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve, precision_recall_fscore_support
+from sklearn.metrics import average_precision_score, f1_score, precision_recall_curve
 
 from zeroshot_news.config import Config, EvaluationConfig
 from zeroshot_news.corpus.gold import load_gold, match_gold, split_tune_test
 from zeroshot_news.decisions import STANCE_LABELS
 from zeroshot_news.evaluation.crowd import CROWD_CLASSES, CROWD_TARGETS, crowd_article_labels, crowd_sentence_labels
 from zeroshot_news.evaluation.stance_gold import stance_gold_headline, stance_gold_metrics
-from zeroshot_news.metrics import DECIMALS, bootstrap_ci, classification_report, mean_f1, present_classes, rounded
+from zeroshot_news.evaluation.topic_short import topics_short_headline, topics_short_metrics
+from zeroshot_news.metrics import (
+    DECIMALS,
+    bootstrap_ci,
+    classification_report,
+    mean_f1,
+    present_classes,
+    rounded,
+    topic_metrics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,30 +51,6 @@ STANCE_CLASSES = list(STANCE_LABELS)
 # ---------------------------------------------------------------------------
 # Metrics
 # ---------------------------------------------------------------------------
-
-
-def topic_metrics(y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray, labels: list[str],
-                  cfg: EvaluationConfig) -> dict[str, Any]:
-    """Multi-label: per label P/R/F1/support/AP, macro and micro F1, bootstrap CIs."""
-    per_label = {}
-    for j, label in enumerate(labels):
-        p, r, f, _ = precision_recall_fscore_support(y_true[:, j], predicted[:, j], average="binary",
-                                                     zero_division=0)
-        ap = average_precision_score(y_true[:, j], scores[:, j]) if y_true[:, j].any() else float("nan")
-        ci = bootstrap_ci(lambda i, j=j: f1_score(y_true[i, j], predicted[i, j], zero_division=0),
-                          len(y_true), cfg.bootstrap_samples, cfg.confidence, cfg.seed)
-        per_label[label] = {"precision": rounded(p), "recall": rounded(r), "f1": rounded(f), "f1_ci": ci,
-                            "support": int(y_true[:, j].sum()), "average_precision": rounded(ap)}
-    macro = f1_score(y_true, predicted, average="macro", zero_division=0)
-    return {
-        "items": len(y_true),
-        "macro_f1": rounded(macro),
-        "macro_f1_ci": bootstrap_ci(lambda i: f1_score(y_true[i], predicted[i], average="macro", zero_division=0),
-                                    len(y_true), cfg.bootstrap_samples, cfg.confidence, cfg.seed),
-        "micro_f1": rounded(f1_score(y_true, predicted, average="micro", zero_division=0)),
-        "mean_average_precision": rounded(np.nanmean([v["average_precision"] for v in per_label.values()])),
-        "per_label": per_label,
-    }
 
 
 def _macro_f1(y_true: np.ndarray, predicted: np.ndarray) -> float | None:
@@ -244,6 +229,8 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     if stance:
         # The dev gold has 1-14 favor / against articles per target: one article moves these by ~0.25.
         out["stance_dev_gold_small_sample"] = stance
+    if metrics.get("topics_short", {}).get("test"):
+        out["topics_short"] = topics_short_headline(metrics["topics_short"])
     if "stance_gold" in metrics:
         out["stance_gold"] = stance_gold_headline(metrics["stance_gold"])
     crowd = {target: m["macro_f1"] for target, m in metrics.get("stance_crowd", {}).items()}
@@ -255,6 +242,7 @@ def headline(metrics: dict[str, Any]) -> dict[str, Any]:
 def evaluate_run(topics: pd.DataFrame, stance: pd.DataFrame, articles: pd.DataFrame, removed: pd.DataFrame,
                  quarantine: pd.DataFrame, sentences: pd.DataFrame, cfg: Config,
                  stance_gold: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+                 short_gold: tuple[pd.DataFrame, pd.DataFrame] | None = None,
                  ) -> tuple[dict[str, Any], dict[str, pd.DataFrame], pd.DataFrame]:
     """(full report, plot tables, the derived crowd gold per sentence) of one pipeline run:
     the dev gold matched to the corpus (missing items counted by reason), the crowd gold and,
@@ -273,6 +261,9 @@ def evaluate_run(topics: pd.DataFrame, stance: pd.DataFrame, articles: pd.DataFr
                 f">={cfg.evaluation.crowd_min_votes} <0 against, else neutral_or_none; article: more against "
                 "than favor sentences -> against, more favor -> favor, else neutral_or_none",
     }
+    if short_gold is not None:
+        metrics["topics_short"] = topics_short_metrics(*short_gold, [lab.name for lab in cfg.taxonomy.labels],
+                                                       cfg.evaluation)
     if stance_gold is not None:
         report, gold_plots = stance_gold_metrics(*stance_gold, [t.name for t in cfg.stance.targets], cfg.evaluation)
         metrics["stance_gold"] = report

@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> None:
         "sentences": "crowd-annotated sentences (parquet)",
         "stance-gold": "the stance gold's labels (CSV)",
         "stance-gold-predictions": "the stance_gold stage's predictions (parquet)",
+        "short-gold": "the short-item topic gold (CSV)",
+        "short-gold-predictions": "the topic_short stage's predictions (parquet)",
     }, outputs={
         "metrics": "the headline metrics (JSON; see headline())",
         "details": "the full evaluation report (JSON)",
@@ -33,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
         read_parquet(args.topics), read_parquet(args.stance), read_parquet(args.articles),
         read_parquet(args.removed), read_parquet(args.quarantine), read_parquet(args.sentences), cfg,
         stance_gold=(read_parquet(args.stance_gold_predictions),
-                     pd.read_csv(args.stance_gold, dtype=str, keep_default_na=False)))
+                     pd.read_csv(args.stance_gold, dtype=str, keep_default_na=False)),
+        short_gold=(read_parquet(args.short_gold_predictions),
+                    pd.read_csv(args.short_gold, dtype=str, keep_default_na=False)))
     write_json(metrics, args.details)
     write_json(headline(metrics), args.metrics)
     out = Path(args.plots_dir)
