@@ -270,12 +270,15 @@ class StanceConfig:
     attribution: Literal["keep", "skip", "discount"]
     attribution_weight: float
     # A favor / against / neutral decision whose winning class score leads the runner-up by
-    # less than this is flagged ``uncertain`` in every output (chosen on the stance gold's tune half).
+    # less than this, or whose label is one of ``uncertain_labels`` (a label the method gets
+    # right less than half of the time on the stance gold's tune half), is flagged
+    # ``uncertain`` in every output.
     uncertain_margin: float
     # Score only articles predicted with one of these topics (empty: every article).
     restrict_to_topics: list[str]
     # Per-stage backend: null uses the top-level ``model`` section.
     model: ModelConfig | None = None
+    uncertain_labels: list[str] = field(default_factory=list)  # see uncertain_margin
 
     def validate(self, key: str) -> None:
         if not self.targets:
@@ -298,6 +301,9 @@ class StanceConfig:
         _check_template(self.relevance_template, f"{key}.relevance_template")
         _check_unit(self.relevance_threshold, f"{key}.relevance_threshold")
         _check_unit(self.uncertain_margin, f"{key}.uncertain_margin")
+        bad = sorted(set(self.uncertain_labels) - {"favor", "against", "neutral"})
+        if bad:
+            raise ConfigError(f"{key}.uncertain_labels: {bad} are not favor / against / neutral")
         _check_unit(self.attribution_weight, f"{key}.attribution_weight")
         _check_unit(self.neutral_margin, f"{key}.neutral_margin")
         if self.top_k < 1:
@@ -462,8 +468,10 @@ class BenchmarkConfig:
     path: str
     sample_seed: int
     hypothesis_template: str
-    # Which configured model scores it: the topic one (`model`) or the stance one.
-    scorer: Literal["model", "stance"]
+    # Which model scores it: the topic one (`model`), the stance stage's (`stance`), or the
+    # benchmark's own (`own`: its `model` section, e.g. the trained stance cross-encoder
+    # whatever the stance stage uses).
+    scorer: Literal["model", "stance", "own"]
     # Subsample (seeded) for quick runs; null = the whole test set.
     max_items: int | None = None
     # Topic benchmarks (agnews) only: class -> descriptions (each becomes a hypothesis).
@@ -476,7 +484,7 @@ class BenchmarkConfig:
     neutral_margin: float | None = None
     # FNC-1 only: the model that decides related vs unrelated, when not `scorer` (e.g. the
     # topic encoder for relatedness, the trained stance model for agree/disagree/discuss);
-    relevance_scorer: Literal["model", "stance"] | None = None
+    relevance_scorer: Literal["model", "stance", "own"] | None = None
     # and the share of agree + disagree below which a related pair is `discuss` (no position).
     position_threshold: float | None = None
     # Topic benchmarks with a bi-encoder only: label-free self-training, cross-fitted (fit on
@@ -484,12 +492,18 @@ class BenchmarkConfig:
     self_train_rounds: int | None = None
     self_train_top_fraction: float | None = None  # per predicted class, the most confident share
     self_train_C: float | None = None
+    # The benchmark's own model (scorer / relevance_scorer `own`).
+    model: ModelConfig | None = None
 
     STANCE_ONLY = ("templates", "related_threshold", "neutral_margin")
 
     def validate(self, key: str) -> None:
         if self.max_items is not None and self.max_items < 1:
             raise ConfigError(f"{key}.max_items: must be >= 1 or null")
+        if "own" in (self.scorer, self.relevance_scorer) and self.model is None:
+            raise ConfigError(f"{key}.model: scorer `own` needs the benchmark's own model section")
+        if self.model is not None:
+            self.model.validate(f"{key}.model")
         _check_template(self.hypothesis_template, f"{key}.hypothesis_template")
         if self.name == "agnews" and not self.labels:
             raise ConfigError(f"{key}.labels: agnews needs class descriptions")

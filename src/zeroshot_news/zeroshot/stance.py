@@ -241,11 +241,11 @@ def decide_article(per_unit: np.ndarray, weights: np.ndarray, cfg: StanceConfig)
 def _row(doc_id, target, label, scores, relevance, n_passages, n_mentions, detail, cfg) -> dict[str, Any]:
     """One output row. ``margin``: the winning class score minus the runner-up's (None for
     ``none``, which a mention / relevance rule decides); ``uncertain``: margin below
-    ``stance.uncertain_margin``."""
+    ``stance.uncertain_margin``, or a label of ``stance.uncertain_labels``."""
     values = dict.fromkeys(CLASSES) if scores is None else dict(zip(CLASSES, map(float, scores), strict=True))
     margin = None if scores is None else round(float(top_two_margin(scores)[0]), SCORE_DECIMALS)
     return {"doc_id": doc_id, "target": target, "label": label, **values, "margin": margin,
-            "uncertain": margin is not None and margin < cfg.uncertain_margin,
+            "uncertain": margin is not None and (margin < cfg.uncertain_margin or label in cfg.uncertain_labels),
             "relevance": None if relevance is None else round(relevance, SCORE_DECIMALS),
             "n_passages": n_passages, "n_mentions": n_mentions,
             "passage_scores": json.dumps(detail, sort_keys=True)}

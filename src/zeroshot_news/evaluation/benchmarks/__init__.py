@@ -35,8 +35,11 @@ def benchmark_section(cfg: Config, name: str) -> BenchmarkConfig:
     return cfg.benchmarks[name]
 
 
-def model_of(cfg: Config, which: str) -> ModelConfig:
-    """The configured topic model (``model``) or stance model (``stance``)."""
+def model_of(cfg: Config, which: str, bench: BenchmarkConfig | None = None) -> ModelConfig:
+    """The configured topic model (``model``), stance model (``stance``) or the benchmark's own."""
+    if which == "own":
+        assert bench is not None and bench.model is not None  # validated with the config
+        return bench.model
     return cfg.model if which == "model" else cfg.stance_model()
 
 
@@ -51,12 +54,12 @@ def benchmark_scorer(cfg: Config, model_cfg: ModelConfig, progress: bool) -> Pai
 def run_benchmark(cfg: Config, name: str, progress: bool = True) -> tuple[dict, pd.DataFrame]:
     """Run one configured benchmark: (metrics incl. model, reference and timing, predictions)."""
     bench = benchmark_section(cfg, name)
-    model_cfg = model_of(cfg, bench.scorer)
+    model_cfg = model_of(cfg, bench.scorer, bench)
     scorer = benchmark_scorer(cfg, model_cfg, progress)
     module = MODULES[bench.name]
     extra = {}
     if bench.relevance_scorer not in (None, bench.scorer):
-        relevance_cfg = model_of(cfg, bench.relevance_scorer)
+        relevance_cfg = model_of(cfg, bench.relevance_scorer, bench)
         extra["relevance_scorer"] = benchmark_scorer(cfg, relevance_cfg, progress)
     start = time.perf_counter()
     results, predictions = module.run(bench, scorer, cfg.passages.overlap_sentences, progress=progress, **extra)
