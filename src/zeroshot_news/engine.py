@@ -11,8 +11,10 @@ The worker maps one input chunk (DataFrame) to a dict of named output DataFrames
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -144,3 +146,71 @@ def _ray_chunks(
             row = row._asdict()
             n_in = int(row.pop("n_in"))
             yield n_in, {name: _decode(blob) for name, blob in row.items()}
+
+
+# --- An ordered map over a stream of chunks (classify) ----------------------------------
+# The stages read a parquet table (run_chunked above); `classify` makes its chunks as it
+# reads and cleans the input, so it hands them over one by one. Ray core actors (not Ray
+# Data, which would first have to hold the whole stream) each build the worker once.
+
+
+def map_ordered(items: Iterable[tuple[Any, Any]], make_worker: Callable[[], Callable[[Any], Any]],
+                engine: EngineConfig) -> Iterator[tuple[Any, Any]]:
+    """``(key, worker(chunk))`` for each ``(key, chunk)`` of ``items``, in order: in this
+    process (``local``; the worker is built at the first chunk), or on ``engine.num_actors``
+    Ray actors that each build it once (``ray``). At most two chunks per actor are in
+    flight, so ``items`` is read only as results are taken and memory stays bounded."""
+    if engine.name == "local":
+        worker = None
+        for key, chunk in items:
+            if worker is None:
+                worker = make_worker()
+            yield key, worker(chunk)
+        return
+    yield from _ray_map_ordered(items, make_worker, engine)
+
+
+class _RayChunkWorker:
+    """A Ray actor holding one worker (and its models)."""
+
+    def __init__(self, make_worker: Callable[[], Callable[[Any], Any]]):
+        self.worker = make_worker()
+
+    def run(self, chunk: Any) -> Any:
+        return self.worker(chunk)
+
+
+def check_actor_resources(engine: EngineConfig, resources: dict[str, float]) -> None:
+    """Fail at once where a local Ray instance cannot place every actor (they would wait forever)."""
+    total = float(resources.get("CPU", 0.0))
+    held = engine.num_actors * engine.cpus_per_actor
+    if engine.ray_address is None and total and held > total:
+        raise ConfigError(
+            f"engine: {engine.num_actors} actors x {engine.cpus_per_actor} CPUs need {held:g} CPUs, this Ray "
+            f"instance has {total:g}; use fewer actors or a smaller engine.cpus_per_actor")
+
+
+def _ray_map_ordered(items, make_worker, engine: EngineConfig) -> Iterator[tuple[Any, Any]]:
+    try:
+        import ray
+    except ImportError as exc:  # pragma: no cover - ray is a project dependency
+        raise RuntimeError("engine=ray needs the 'ray' package") from exc
+    if not ray.is_initialized():
+        ray.init(address=engine.ray_address, include_dashboard=False, log_to_driver=False,
+                 ignore_reinit_error=True)
+    check_actor_resources(engine, ray.cluster_resources())
+    actor = ray.remote(num_cpus=engine.cpus_per_actor, num_gpus=engine.gpus_per_actor)(_RayChunkWorker)
+    actors = [actor.remote(make_worker) for _ in range(engine.num_actors)]
+    pending: deque[tuple[Any, Any]] = deque()
+    try:
+        for i, (key, chunk) in enumerate(items):
+            pending.append((key, actors[i % len(actors)].run.remote(chunk)))
+            if len(pending) >= 2 * len(actors):
+                done_key, ref = pending.popleft()
+                yield done_key, ray.get(ref)
+        while pending:
+            done_key, ref = pending.popleft()
+            yield done_key, ray.get(ref)
+    finally:
+        for a in actors:
+            ray.kill(a)

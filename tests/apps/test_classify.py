@@ -70,11 +70,14 @@ def test_classify_jsonl_and_csv(tmp_path, tiny_overrides, seed_text):
         w = csv.writer(fh)
         w.writerow(["id", "title", "body"])
         w.writerow(["c1", "Talks with the Taliban", body])
-        w.writerow(["c2", "Empty", ""])
-    for path, expected in [(jsonl, ["j1"]), (csv_path, ["c1"])]:
+        w.writerow(["c2", "Taliban talks resume in Moscow", ""])  # a headline alone: classified, flagged short
+        w.writerow(["c3", "", ""])  # nothing: quarantined
+    for path, expected in [(jsonl, ["j1"]), (csv_path, ["c1", "c2"])]:
         out = tmp_path / f"{path.stem}.out.jsonl"
         assert _run(["classify", str(path), "-o", str(out), *tiny_overrides]) == 0
-        assert [r["id"] for r in _read(out)] == expected
+        records = _read(out)
+        assert [r["id"] for r in records] == expected
+    assert [r.get("short") for r in records] == [False, True]
 
 
 def test_classify_is_deterministic(seed_folder, tmp_path, tiny_overrides):
@@ -229,3 +232,20 @@ def test_classify_runs_from_any_folder_with_the_projects_config_and_paths(tmp_pa
 def test_a_project_without_conf_is_refused(tmp_path, seed_folder, capsys):
     assert _run(["classify", str(seed_folder), "-o", str(tmp_path / "o.jsonl"), "--project", str(tmp_path)]) == 2
     assert "--project" in capsys.readouterr().err and not (tmp_path / "o.jsonl").exists()
+
+
+def test_another_language_is_removed_with_a_hint_to_keep_it(tmp_path, tiny_overrides, seed_text, capsys):
+    french = ("Les ministres des affaires étrangères se sont réunis mardi à Genève pour discuter de la frontière "
+              "et des négociations de paix, a indiqué le porte-parole du gouvernement dans un communiqué publié "
+              "après la réunion, qui a duré plus de six heures selon plusieurs diplomates présents sur place.")
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text(json.dumps({"id": "en", "text": " ".join(seed_text.split()[20:120])}) + "\n"
+                     + json.dumps({"id": "fr", "text": french}) + "\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert _run(["classify", str(jsonl), "-o", str(out), *tiny_overrides]) == 0
+    assert [r["id"] for r in _read(out)] == ["en"]
+    err = capsys.readouterr().err
+    assert "1 records removed as another language" in err and "cleaning.languages=[]" in err
+    kept = tmp_path / "all.jsonl"
+    assert _run(["classify", str(jsonl), "-o", str(kept), *tiny_overrides, "cleaning.languages=[]"]) == 0
+    assert [r["id"] for r in _read(kept)] == ["en", "fr"]

@@ -105,7 +105,8 @@ def _cfg(name: str, folder, **kw) -> BenchmarkConfig:
     stance = {"related_threshold": 0.5, "neutral_margin": 0.0}
     defaults = {"agnews": {"labels": AG_LABELS}, "fnc1": {"templates": FNC_TEMPLATES, **stance},
                 "vast": {"templates": VAST_TEMPLATES, **stance}}[name]
-    return section(BenchmarkConfig, f"benchmarks.{name}", (), path=str(folder),
+    # The plain (embedding-template) config of each benchmark, whatever conf/config.yaml defaults to.
+    return section(BenchmarkConfig, f"benchmarks.{name}", (f"benchmark@benchmarks.{name}={name}",), path=str(folder),
                    **{"max_items": None, **defaults, **kw})
 
 
@@ -284,8 +285,9 @@ def test_relevance_scorer_and_position_threshold_are_fnc1_only():
 def test_fnc1_trained_config_reads_relatedness_from_the_topic_encoder():
     cfg = parse_config(compose_config("conf", ["benchmark@benchmarks.fnc1=fnc1_trained", "stance=trained"]))
     bench = cfg.benchmarks["fnc1"]
-    assert (bench.scorer, bench.relevance_scorer) == ("stance", "model")
-    assert cfg.stance_model().backend == "stance" and cfg.model.backend == "embedding"
+    # Its own model (the trained cross-encoder), whatever the stance stage uses.
+    assert (bench.scorer, bench.relevance_scorer) == ("own", "model")
+    assert bench.model.backend == "stance" and cfg.model.backend == "embedding"
     assert bench.templates == {"agree": ["[favor] {}"], "disagree": ["[against] {}"], "discuss": ["[neutral] {}"]}
     # The related/unrelated rule is the default fnc1 one, unchanged.
     default = parse_config(compose_config("conf", [])).benchmarks["fnc1"]
@@ -366,7 +368,8 @@ def _params(tmp_path, overrides: list[str]):
 
 
 def test_main_writes_metrics_predictions_and_confusion(tmp_path, fnc_dir, tiny_nli):
-    params, _ = _params(tmp_path, [f"benchmarks.fnc1.path={fnc_dir}", "model=nli", f"model.name_or_path={tiny_nli}",
+    params, _ = _params(tmp_path, ["benchmark@benchmarks.fnc1=fnc1", f"benchmarks.fnc1.path={fnc_dir}",
+                                   "model=nli", f"model.name_or_path={tiny_nli}",
                                    "model.max_length=64", f"cache.path={tmp_path / 'scores.sqlite'}"])
     out = tmp_path / "out"
     main(["--params", str(params), "--name", "fnc1", "--metrics", str(out / "m.json"),
@@ -400,8 +403,9 @@ def test_every_benchmark_is_configured_side_by_side_on_its_whole_test_set():
 
 
 def test_one_benchmark_config_can_be_swapped_by_group_override():
-    cfg = parse_config(compose_config("conf", ["benchmark@benchmarks.vast=vast_trained",
-                                               "benchmarks.fnc1.max_items=10"]))
-    assert cfg.benchmarks["vast"].templates == {"pro": ["[favor] {}"], "con": ["[against] {}"],
-                                                "neutral": ["[neutral] {}"]}
+    default = parse_config(compose_config("conf", [])).benchmarks["vast"]
+    assert default.templates == {"pro": ["[favor] {}"], "con": ["[against] {}"], "neutral": ["[neutral] {}"]}
+    cfg = parse_config(compose_config("conf", ["benchmark@benchmarks.vast=vast", "benchmarks.fnc1.max_items=10"]))
+    assert cfg.benchmarks["vast"].templates["pro"] == ["This text supports {}.", "This text is in favor of {}."]
+    assert cfg.benchmarks["vast"].scorer == "stance" and cfg.benchmarks["vast"].model is None
     assert cfg.benchmarks["fnc1"].max_items == 10 and cfg.benchmarks["agnews"].max_items is None

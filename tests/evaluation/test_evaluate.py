@@ -174,3 +174,15 @@ def test_topic_only_and_stance_only_rows_count_only_for_what_they_label():
                           ["military", "diplomacy"], ["taliban"], CFG)
     assert metrics["topics"]["items"] == 1  # b labels stance only
     assert metrics["stance"]["taliban"]["support"] == 1  # a labels topics only
+
+
+def test_summary_logs_a_stance_gold_target_missing_from_one_half(caplog):
+    from zeroshot_news.evaluation.evaluate import log_summary
+
+    half = {"macro_f1": 0.5, "macro_f1_ci": [0.4, 0.6]}
+    metrics = {"gold": {"matched": 0, "missing": {}}, "topics": {}, "stance": {}, "stance_crowd": {},
+               "stance_gold": {"targets": {"nato": {"test": None, "tune": half}},
+                               "pooled": {"test": half, "tune": None}}}
+    with caplog.at_level("INFO", logger="zeroshot_news.evaluation.evaluate"):
+        log_summary(metrics)
+    assert "nato" in caplog.text and "test macro-F1 None" in caplog.text and "(tune 0.5)" in caplog.text

@@ -62,6 +62,7 @@ def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
     (gold / "gold.csv").write_text(header + f"tiny/{SEED.name},seed,1,1,1,neutral,none,neutral,neutral\n"
                                    "tiny/001_other.txt,other,1,0,1,against,none,neutral,none\n"
                                    "tiny/002_empty.txt,other,0,0,0,none,none,none,none\n", encoding="utf-8")
+    _gold_subsets(root / "data" / "gold")
     (root / "conf" / "corpus" / "tiny.yaml").write_text(yaml.safe_dump({
         "name": "tiny", "sources": [{"name": "tiny", "format": "native", "path": "data/raw/tiny"}]}))
     config = (root / "conf" / "config.yaml").read_text().replace("corpus: bundled", "corpus: tiny")
@@ -89,6 +90,20 @@ def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
     _sh(["git", "add", "-A"], root, env)
     _sh(["git", "commit", "-qm", "tiny"], root, env)
     return root, env, tiny_nli
+
+
+def _gold_subsets(gold: Path, n: int = 24) -> None:
+    """The first rows of each half of the short-item and stance golds (their own texts, whatever the corpus)."""
+    import pandas as pd
+
+    short = pd.read_csv(REPO / "data/gold/short_gold.csv").groupby("split").head(n // 2)
+    short.to_csv(gold / "short_gold.csv", index=False)
+    stance = pd.read_csv(REPO / "data/gold/stance_gold.csv").groupby("split").head(n // 2)
+    stance.to_csv(gold / "stance_gold.csv", index=False)
+    (gold / "stance").mkdir()
+    items = pd.read_csv(REPO / "data/gold/stance/items.csv")
+    items[items["item_id"].isin(stance["item_id"])].to_csv(gold / "stance" / "items.csv", index=False)
+    shutil.copy(REPO / "data/gold/stance/targets.yaml", gold / "stance" / "targets.yaml")
 
 
 def _leaves(tree, prefix: str = "") -> list[str]:
@@ -141,7 +156,8 @@ def test_repro_noop_param_scoping_and_exp_run(repo_copy):
     params["stance"]["targets"]["taliban"]["aliases"].append("Islamic Emirate")  # keyed by name
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = _sh(["dvc", "status", "--json"], root, env)
-    assert set(json.loads(status)) == {"stance", "evaluate"}
+    # stance_gold runs the stance config on its own gold
+    assert set(json.loads(status)) == {"stance", "stance_gold", "evaluate"}
     _sh(["git", "checkout", "params.yaml"], root, env)
 
     _sh(["git", "add", "-A"], root, env)

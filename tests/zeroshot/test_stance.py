@@ -19,7 +19,11 @@ NO_OVERLAP = section(PassageConfig, "passages", overlap_sentences=0)
 
 
 def _cfg(**kw) -> StanceConfig:
-    return section(StanceConfig, "stance", targets=TARGETS, templates=TEMPLATES, **kw)
+    """The conf/ stance section on the test targets; passage units, no attribution rule and the
+    mean unless a test asks otherwise (the tests of those options pass them)."""
+    fields = {"targets": TARGETS, "templates": TEMPLATES, "unit": "passage", "attribution": "keep",
+              "passage_aggregate": "mean", "none_rule": "alias_and_relevance", "uncertain_labels": []} | kw
+    return section(StanceConfig, "stance", **fields)
 
 
 def _articles():
@@ -45,7 +49,8 @@ def test_alias_rule_none_and_passage_scores():
 
 
 def test_default_rule_needs_a_mention_and_relevance():
-    # The default (conf/stance/default.yaml): mentioned *and* about the target.
+    # Mentioned *and* about the target (the default before roles; with roles the default is
+    # role_or_relevant_alias, tested below).
     cfg = _cfg()
     assert (cfg.none_rule, cfg.relevance_threshold) == ("alias_and_relevance", 0.4)
     scorer = KeywordScorer({"about the Russian": "crackdown", "criticizes": "condemned"})
@@ -94,7 +99,7 @@ def test_a_description_sizes_passages_only_under_a_relevance_rule():
             return split_passages(text, room, count_words, cut_words, overlap, segment)
 
     def n_passages(target, rule):
-        cfg = section(StanceConfig, "stance", targets=[target], templates=TEMPLATES, none_rule=rule)
+        cfg = _cfg(targets=[target], none_rule=rule)
         return len(stance_passages(arts, PairBudgetScorer({}, budget=64), cfg, split, progress=False))
 
     plain = StanceTarget("russia", "the Russian government", ["Kremlin"])
@@ -178,7 +183,7 @@ def test_vote_takes_the_side_most_sentences_take():
 
 def test_a_role_alone_means_discussed_under_the_role_rule():
     targets = [StanceTarget("russia", "the Russian government", ["Russia"], roles=["Kremlin"])]
-    cfg = section(StanceConfig, "stance", targets=targets, templates=TEMPLATES, none_rule="role_or_relevant_alias")
+    cfg = _cfg(targets=targets, none_rule="role_or_relevant_alias")
     scorer = KeywordScorer({"about": "sanctions", "neutrally": "visited"})  # relevance: only 'sanctions'
     docs = pd.DataFrame({"doc_id": ["role", "alias", "alias_rel"], "title": "", "body": [
         "The Kremlin visited.", "Russia has snow.", "Russia faces sanctions."]})

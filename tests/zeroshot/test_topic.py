@@ -66,3 +66,24 @@ def test_combine_hypotheses():
     scores = np.array([[0.2, 0.8, 0.5]])
     assert combine_hypotheses(scores, ["m", "m", "d"], ["m", "d"], "max").tolist() == [[0.8, 0.5]]
     assert combine_hypotheses(scores, ["m", "m", "d"], ["m", "d"], "mean").tolist() == [[0.5, 0.5]]
+
+
+
+def test_short_items_are_decided_at_the_scaled_threshold():
+    from zeroshot_news.zeroshot.topic import is_short
+
+    docs = pd.DataFrame({"doc_id": ["headline", "article"], "title": ["Troops cross the border", "Talks"],
+                         "body": ["", " ".join(["Troops moved."] * 40)]})
+    on, off = section(TopicConfig, "topic"), section(TopicConfig, "topic", short_words=0)
+    assert (on.short_words, on.short_threshold_scale) == (60, 0.5)  # conf/config.yaml
+    assert is_short(docs, on) == [True, False] and is_short(docs, off) == [False, False]
+
+    class Flat(KeywordScorer):  # every pair scores 0.3: between the short and the article threshold
+        def score(self, texts, hypotheses, **kw):
+            return np.full((len(texts), len(hypotheses)), 0.3)
+
+    split = section(PassageConfig, "passages", overlap_sentences=0)
+    for cfg, thresholds, predicted in [(on, [0.25, 0.5], [True, False]), (off, [0.5, 0.5], [False, False])]:
+        t = classify_topics(docs, Flat({}), TAXONOMY, cfg, split, progress=False).topics
+        t = t[t["label"] == "military"]
+        assert list(t["threshold"]) == thresholds and list(t["predicted"]) == predicted

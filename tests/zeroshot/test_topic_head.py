@@ -143,7 +143,7 @@ def test_pipeline_head_path_is_the_self_train_stage_output():
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
     assert f"--head {PIPELINE_HEAD.as_posix()}" in stages["self_train"]["cmd"]
     assert f"--head {PIPELINE_HEAD.as_posix()}" in stages["topic"]["cmd"]
-    assert {PIPELINE_HEAD.as_posix(): {"cache": False}} in stages["self_train"]["outs"]
+    assert {PIPELINE_HEAD.as_posix(): {"cache": False, "persist": True}} in stages["self_train"]["outs"]
 
 
 def test_a_new_label_never_re_encodes_a_passage(tmp_path):

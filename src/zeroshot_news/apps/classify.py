@@ -1,53 +1,89 @@
-"""``classify``: run ingest -> clean -> topic -> stance in memory on any articles.
+"""``classify``: ingest -> clean -> topic -> stance on any articles, streamed in chunks.
 
 The same functions as the DVC stages, composed from the same ``conf/`` (plus Hydra
 overrides), so a file classified here gets the scores the pipeline would give it.
 INPUT is a folder of native-format files, or a ``.csv`` / ``.jsonl`` file with an
 ``id`` column and either ``text`` or ``title`` + ``body``. Bad records are reported
-with their reason and skipped; the exit code is non-zero only for a bad config or an
-input with nothing usable in it.
+with their reason as they come and skipped; the exit code is non-zero only for a bad
+config or an input with nothing usable in it.
+
+**Streaming.** Records are read one at a time (a ``.jsonl`` / ``.csv`` file line by line,
+see :class:`TableStream`), cleaned by one stateful :class:`~zeroshot_news.corpus.clean.Cleaner`
+and classified ``--chunk-size`` kept articles at a time with models built once, so memory
+does not grow with the input except for what duplicate detection remembers: 16 bytes per
+record for exact duplicates (:class:`CompactMap`), and near-duplicate signatures for the
+last ``--near-window`` kept articles only (``--dedup``). The records do not depend on the
+chunk size.
+
+**Resumable.** Each finished chunk's JSON Lines go to ``<output>.parts/part-NNNNNN.jsonl``
+next to a manifest naming the input, the run's config digest and the chunk size. A rerun of
+the same command after an interruption (even ``kill -9``) reads and cleans the input again
+(to rebuild the duplicate state) but skips the model work of every finished chunk; a changed
+input, config or chunk size starts over. The output is assembled from the parts at the end,
+atomically, and the work folder removed. ``-o -`` streams JSON Lines to stdout chunk by
+chunk (nothing to resume).
 """
 
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
+import csv
+import fcntl
+import hashlib
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import replace
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TextIO
 
+import numpy as np
 import pandas as pd
 
+from zeroshot_news import __version__
 from zeroshot_news.config import (
     DEFAULT_CONFIG_DIR,
+    CleaningConfig,
     ColumnMapping,
     Config,
     ConfigError,
+    CorpusConfig,
+    NearDuplicateConfig,
     SourceConfig,
     add_config_args,
     anchor_paths,
     config_from_args,
     find_project,
 )
-from zeroshot_news.corpus.clean import clean, language_uncertain
-from zeroshot_news.corpus.ingest import ingest
-from zeroshot_news.corpus.ingest.records import printable
+from zeroshot_news.corpus.clean import Cleaner, NearDuplicateIndex, detect_language, language_uncertain
+from zeroshot_news.corpus.ingest import Ingestor
+from zeroshot_news.corpus.ingest.files import display_path, skip_reason
+from zeroshot_news.corpus.ingest.records import ARTICLE_COLUMNS, Article, Reject, printable, sha256
+from zeroshot_news.corpus.ingest.table import TABLE_SUFFIXES, parse_row
 from zeroshot_news.decisions import STANCE_CLASSES
-from zeroshot_news.io import atomic_path, write_jsonl
-from zeroshot_news.scorers.build import build_encoder, build_scorer
+from zeroshot_news.engine import map_ordered
+from zeroshot_news.io import atomic_path, write_json
 from zeroshot_news.scorers.loading import resolve_model
-from zeroshot_news.zeroshot.stance import classify_stance
-from zeroshot_news.zeroshot.topic import check_head, classify_topics
 from zeroshot_news.zeroshot.topic_head import PIPELINE_HEAD, TopicHead, read_head
 
 log = logging.getLogger(__name__)
 
 EXIT_NOTHING_USABLE = 3
+DEFAULT_CHUNK_SIZE = 2000
+# Near-duplicate signatures kept (MinHash + LSH entries: ~6.7 KB per kept article at the default
+# 128 permutations, so ~70 MB at most); 0 = every kept article's, as the clean stage does.
+DEFAULT_NEAR_WINDOW = 10_000
+DEDUP_MODES = ("near", "exact", "none")
 
 
 def input_source(path: Path) -> SourceConfig:
@@ -61,9 +97,480 @@ def input_source(path: Path) -> SourceConfig:
     raise ConfigError(f"INPUT: expected a folder, .csv or .jsonl file, got {path.name!r}")
 
 
+# ---------------------------------------------------------------------------
+# Duplicate state that stays small
+# ---------------------------------------------------------------------------
+
+
+class CompactMap:
+    """64-bit keys -> 64-bit values in 16 bytes an entry: sorted numpy arrays, plus a dict of
+    the latest inserts that is merged in whenever it holds ``buffer`` entries. What a stream
+    must remember of every record (a hash and where it was first seen) and nothing more."""
+
+    def __init__(self, buffer: int = 1 << 16):
+        self._keys = np.empty(0, np.uint64)
+        self._values = np.empty(0, np.uint64)
+        self._recent: dict[int, int] = {}
+        self._buffer = buffer
+
+    def __len__(self) -> int:
+        return len(self._keys) + len(self._recent)
+
+    def get(self, key: int) -> int | None:
+        value = self._recent.get(key)
+        if value is not None or not len(self._keys):
+            return value
+        i = int(self._keys.searchsorted(np.uint64(key)))
+        if i < len(self._keys) and int(self._keys[i]) == key:
+            return int(self._values[i])
+        return None
+
+    def add(self, key: int, value: int) -> None:
+        """Remember ``key`` (callers check ``get`` first: the first value stays)."""
+        self._recent[key] = value
+        if len(self._recent) >= self._buffer:
+            self._merge()
+
+    def _merge(self) -> None:
+        keys = np.fromiter(self._recent, np.uint64, len(self._recent))
+        values = np.fromiter(self._recent.values(), np.uint64, len(self._recent))
+        order = np.argsort(keys)
+        keys, values = keys[order], values[order]
+        at = self._keys.searchsorted(keys)  # one insertion pass: the old arrays plus one new copy at a time
+        self._keys = np.insert(self._keys, at, keys)
+        self._values = np.insert(self._values, at, values)
+        self._recent.clear()
+
+
+def hash64(text: str) -> int:
+    """A 64-bit hash of any text (lone surrogates included)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big")
+
+
+_HEX16 = re.compile(r"[0-9a-f]{16}")
+
+
+class ExactKeys:
+    """``Cleaner.exact`` (normalised-text hash -> the first doc_id with it) in a
+    :class:`CompactMap`: the hash's first 64 bits and the doc_id (16 hex digits) as numbers."""
+
+    def __init__(self) -> None:
+        self._map = CompactMap()
+        self._other: dict[int, str] = {}  # doc_ids that are not 16 hex digits (never made by ingest)
+
+    @staticmethod
+    def _key(text_hash: str) -> int:
+        return int(text_hash[:16], 16)
+
+    def __contains__(self, text_hash: str) -> bool:
+        return self._map.get(self._key(text_hash)) is not None
+
+    def __getitem__(self, text_hash: str) -> str:
+        key = self._key(text_hash)
+        value = self._map.get(key)
+        if value is None:
+            raise KeyError(text_hash)
+        return self._other.get(key, f"{value:016x}")
+
+    def __setitem__(self, text_hash: str, doc_id: str) -> None:
+        key = self._key(text_hash)
+        if _HEX16.fullmatch(doc_id):
+            self._map.add(key, int(doc_id, 16))
+        else:
+            self._other[key] = doc_id
+            self._map.add(key, 0)
+
+
+class NoKeys:
+    """``Cleaner.exact`` for ``--dedup none``: remembers nothing, finds no duplicate."""
+
+    def __contains__(self, text_hash: str) -> bool:
+        return False
+
+    def __setitem__(self, text_hash: str, doc_id: str) -> None:
+        pass
+
+
+class WindowedNearIndex(NearDuplicateIndex):
+    """The clean stage's near-duplicate index over the last ``window`` kept articles only.
+
+    A near-duplicate of an article more than ``window`` kept articles back is not found
+    (copies of a story usually come close together); in exchange memory stops growing at
+    ``window`` signatures. Among the candidates inside the window the earliest kept one is
+    named, as in the clean stage."""
+
+    def __init__(self, cfg: NearDuplicateConfig, window: int):
+        super().__init__(cfg)
+        self.window = window
+        self._order: deque[str] = deque()
+        self._added = 0
+
+    def add(self, doc_id: str, text: str) -> tuple[str, float] | None:
+        dup = super().add(doc_id, text)
+        if dup is None:  # indexed: a position that keeps growing (the base class counts its entries)
+            self.hashes[doc_id] = (self._added, self.hashes[doc_id][1])
+            self._added += 1
+            self._order.append(doc_id)
+            if len(self._order) > self.window:
+                oldest = self._order.popleft()
+                self.lsh.remove(oldest)
+                del self.hashes[oldest]
+        return dup
+
+
+def make_cleaner(cfg: CleaningConfig, dedup: str, near_window: int) -> Cleaner:
+    """The clean stage's Cleaner with classify's duplicate state: ``near`` (exact duplicates,
+    plus near-duplicates within the last ``near_window`` kept articles, 0 = all of them, when
+    ``cleaning.near_duplicates.enabled``), ``exact`` or ``none``."""
+    cleaner = Cleaner(cfg)
+    cleaner.exact = NoKeys() if dedup == "none" else ExactKeys()  # type: ignore[assignment]
+    if dedup != "near" or cleaner.near is None:
+        cleaner.near = None
+    elif near_window:
+        cleaner.near = WindowedNearIndex(cfg.near_duplicates, near_window)
+    return cleaner
+
+
+# ---------------------------------------------------------------------------
+# Reading a table line by line
+# ---------------------------------------------------------------------------
+
+# As records._CONTROL: controls that never occur in text files (a test keeps them equal).
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+READ_BLOCK = 1 << 20
+RowError = tuple[str, str]
+
+
+def plain_utf8(path: Path, corpus: CorpusConfig) -> bool:
+    """Whether ingest would read ``path`` as UTF-8 text (``records.decode_bytes``: not blank, no
+    UTF-16 byte-order mark, no NUL byte in the first 8 KiB, strict UTF-8, few control
+    characters); checked in blocks, so then the file can be read line by line instead of
+    whole with the same result."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")("strict")
+    chars = controls = 0
+    blank = True
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
+            return False
+        fh.seek(0)
+        while True:
+            block = fh.read(READ_BLOCK)
+            blank = blank and not block.strip()
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError:
+                return False
+            chars += len(text)
+            controls += len(CONTROL_CHARS.findall(text))
+            if not block:
+                break
+    return not blank and controls / max(chars, 1) <= corpus.max_control_char_ratio
+
+
+def _jsonl_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """As ``table._rows`` for JSON Lines, one line at a time."""
+    for lineno, line in enumerate(lines, start=1):
+        line = line[:-1] if line.endswith("\n") else line
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield lineno, ("invalid_row", f"invalid JSON: {exc.msg}")
+            continue
+        except RecursionError:
+            yield lineno, ("invalid_row", "invalid JSON: nested too deeply")
+            continue
+        except ValueError as exc:  # an integer with more digits than sys.get_int_max_str_digits()
+            yield lineno, ("invalid_row", f"invalid JSON: {str(exc).split(';')[0]}")
+            continue
+        yield lineno, obj if isinstance(obj, dict) else ("invalid_row", f"expected an object, got {type(obj).__name__}")
+
+
+def _csv_rows(lines: TextIO) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """As ``table._csv_rows``, reading an open file instead of the whole text."""
+    reader = csv.DictReader(lines)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            reason = "field_too_large" if "field limit" in str(exc) else "invalid_row"
+            yield reader.reader.line_num, (reason, f"CSV: {exc}")
+            continue
+        if None in row:
+            yield reader.line_num, ("extra_fields", f"{len(row[None])} more fields than the header")
+            continue
+        yield reader.line_num, row
+
+
+Row = tuple[str, dict[str, Any]]  # ("articles" | "quarantine", row), as Ingestor.rows()
+
+
+class TableStream:
+    """Ingest of one UTF-8 ``.jsonl`` / ``.csv`` file (``plain_utf8``), line by line.
+
+    The same records as ``Ingestor.rows()`` with the table adapter (a test compares them on
+    hostile tables), but that adapter reads and splits the whole file and both remember every
+    id and doc_id as strings with their paths; here only a 64-bit hash and a line number are
+    kept per record (:class:`CompactMap`)."""
+
+    def __init__(self, source: SourceConfig, corpus: CorpusConfig):
+        self.source, self.corpus = source, corpus
+        self.path = Path(source.path)
+
+    @staticmethod
+    def applies(source: SourceConfig, corpus: CorpusConfig) -> bool:
+        path = Path(source.path)
+        return (source.format == "table" and path.is_file() and path.suffix.lower() in TABLE_SUFFIXES
+                and skip_reason(path, path) is None and plain_utf8(path, corpus))
+
+    def rows(self) -> Iterator[Row]:
+        name, cols, path = self.source.name, self.source.columns, self.path
+        display = display_path(path, path)
+        ids = CompactMap()  # the adapter's duplicate_id: hash of the id -> its line
+        docs = CompactMap()  # the ingestor's duplicate_content: doc_id -> its line
+        # Universal newlines: "\r\n" and "\r" become "\n", as decode_bytes does; utf-8-sig drops a BOM.
+        with path.open(encoding="utf-8-sig", newline=None) as fh:
+            lines = _csv_rows(fh) if path.suffix.lower() == ".csv" else _jsonl_rows(fh)
+            for lineno, row in lines:
+                where = f"{display}:{lineno}"
+                rec: Article | Reject
+                if isinstance(row, tuple):
+                    rec = Reject(name, where, *row)
+                else:
+                    row_sha = sha256(json.dumps(row, sort_keys=True, default=str).encode("utf-8"))
+                    rec = parse_row(row, cols, where, row_sha, name, f"{path.stem}:{lineno}",
+                                    self.corpus.max_file_bytes)
+                if isinstance(rec, Article):
+                    rec.encoding = "utf-8"
+                    first = ids.get(key := hash64(rec.source_id))
+                    if first is not None:
+                        rec = Reject(name, where, "duplicate_id",
+                                     f"id {rec.source_id!r} already used at {display}:{first}")
+                    else:
+                        ids.add(key, lineno)
+                if isinstance(rec, Article):  # the Ingestor's checks (its duplicate_id cannot fire on one file)
+                    invalid = rec.invalid_text()
+                    if invalid:
+                        field, char = invalid
+                        rec = Reject(name, rec.path, "bad_encoding",
+                                     f"{field} holds a lone surrogate {char!r}: not valid Unicode text",
+                                     rec.body_bytes(), rec.raw_sha256)
+                    else:
+                        doc_id = rec.doc_id
+                        first = docs.get(int(doc_id, 16))
+                        if first is not None:
+                            rec = Reject(name, rec.path, "duplicate_content",
+                                         f"same doc_id {doc_id} as {display}:{first}", len(rec.body.encode()),
+                                         rec.raw_sha256)
+                        else:
+                            docs.add(int(doc_id, 16), lineno)
+                yield ("articles", rec.row()) if isinstance(rec, Article) else ("quarantine", rec.row())
+
+
+def input_rows(source: SourceConfig, corpus: CorpusConfig) -> Iterator[Row]:
+    """Articles and quarantine rows of the input, in ingest's order: a plain UTF-8 table line by
+    line, anything else (a folder, another encoding) through ingest itself."""
+    if TableStream.applies(source, corpus):
+        yield from TableStream(source, corpus).rows()
+        return
+    for table, row in Ingestor(corpus, progress=False).rows():
+        if table != "sentences":
+            yield table, row
+
+
+# ---------------------------------------------------------------------------
+# Ingest + clean as a stream of chunks
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    seen: int = 0
+    quarantined: int = 0
+    removed: int = 0
+    kept: int = 0
+    removed_language: int = 0  # of removed: not in cleaning.languages (the summary says how to keep them)
+
+
+class ArticleStream:
+    """Ingest -> clean, yielding the kept articles in chunks of exactly ``chunk_size`` (the last
+    may be shorter). Quarantined and removed records are logged and counted as they come."""
+
+    def __init__(self, cfg: Config, source: SourceConfig, chunk_size: int, dedup: str = "near",
+                 near_window: int = DEFAULT_NEAR_WINDOW, on_record: Callable[[], None] | None = None,
+                 ready: Callable[[], Any] | None = None):
+        self.corpus = replace(cfg.corpus, name="input", sources=[source])
+        # Short texts (headlines, ledes, wire alerts) are classified and flagged `short`:
+        # cleaning.min_words is a corpus rule, not a reason to drop what a user asked about.
+        self.cleaner = make_cleaner(replace(cfg.cleaning, min_words=0), dedup, near_window)
+        self.chunk_size = chunk_size
+        self.clean_rows = min(chunk_size, 1024)
+        self.counts = Counts()
+        self.on_record = on_record
+        self.ready = ready  # called once before the first clean (the language model warming up)
+
+    def _quarantined(self, row: dict[str, Any]) -> None:
+        self.counts.quarantined += 1
+        log.warning("quarantined %s: %s (%s)", printable(row["path"]), row["reason"], printable(row["detail"]))
+
+    def _clean(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        if self.ready is not None:
+            self.ready()
+            self.ready = None
+        kept, removed = self.cleaner.process(pd.DataFrame(rows, columns=ARTICLE_COLUMNS))
+        for row in removed.itertuples():
+            log.warning("removed %s: %s (%s)", printable(row.path), row.reason, printable(row.detail))
+        self.counts.removed += len(removed)
+        self.counts.removed_language += int((removed["reason"] == "language").sum()) if len(removed) else 0
+        self.counts.kept += len(kept)
+        return kept
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        pending: list[dict[str, Any]] = []
+        kept: list[pd.DataFrame] = []
+        n_kept = 0
+
+        def take(n: int) -> pd.DataFrame:
+            nonlocal kept, n_kept
+            frame = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0].reset_index(drop=True)
+            chunk, rest = frame.iloc[:n].reset_index(drop=True), frame.iloc[n:]
+            kept, n_kept = ([rest] if len(rest) else []), len(rest)
+            return chunk
+
+        for table, row in input_rows(self.source_of(), self.corpus):
+            self.counts.seen += 1
+            if self.on_record is not None:
+                self.on_record()
+            if table == "quarantine":
+                self._quarantined(row)
+                continue
+            pending.append(row)
+            if len(pending) >= self.clean_rows:
+                frame = self._clean(pending)
+                pending = []
+                if len(frame):
+                    kept.append(frame)
+                    n_kept += len(frame)
+                while n_kept >= self.chunk_size:
+                    yield take(self.chunk_size)
+        if pending:
+            frame = self._clean(pending)
+            if len(frame):
+                kept.append(frame)
+                n_kept += len(frame)
+        while n_kept:
+            yield take(min(n_kept, self.chunk_size))
+
+    def source_of(self) -> SourceConfig:
+        return self.corpus.sources[0]
+
+
+# ---------------------------------------------------------------------------
+# The models: a chunk of cleaned articles -> its JSON Lines
+# ---------------------------------------------------------------------------
+
+
+def build_records(articles: pd.DataFrame, topics: pd.DataFrame, stance: pd.DataFrame) -> list[dict[str, Any]]:
+    """One JSON-ready record per article, in input order."""
+    # Plain dicts and lists, not per-document DataFrame groups: a short input's records cost
+    # milliseconds, not most of a second.
+    topic_scores: dict[str, dict[str, float]] = {}
+    topic_labels: dict[str, list[str]] = {}
+    for doc_id, label, score, predicted in zip(topics["doc_id"], topics["label"], topics["score"],
+                                               topics["predicted"], strict=True):
+        topic_scores.setdefault(doc_id, {})[label] = score
+        if predicted:
+            topic_labels.setdefault(doc_id, []).append(label)
+    stances: dict[str, dict[str, Any]] = {}
+    for row in stance[["doc_id", "target", "label", *STANCE_CLASSES, "margin", "uncertain"]].itertuples(index=False):
+        scores = None if row.label == "none" else {"favor": row.favor, "against": row.against,
+                                                    "neutral": row.neutral}
+        margin = None if pd.isna(row.margin) else row.margin
+        stances.setdefault(row.doc_id, {})[row.target] = {"label": row.label, "scores": scores, "margin": margin,
+                                                           "uncertain": bool(row.uncertain)}
+    return [{"id": source_id, "doc_id": doc_id, "topics": topic_scores.get(doc_id, {}),
+             "topic_labels": topic_labels.get(doc_id, []), "stance": stances.get(doc_id, {})}
+            for doc_id, source_id in zip(articles["doc_id"], articles["source_id"], strict=True)]
+
+
+def record_line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False) + "\n"
+
+
+class ClassifyWorker:
+    """The models of one run, built once (in this process or in a Ray actor): topic scorer (or
+    encoder + topic head), and the stance scorer only when stance has a model of its own."""
+
+    WORKER_COLUMNS: ClassVar[list[str]] = ["doc_id", "source_id", "title", "body", "n_words", "language"]
+
+    def __init__(self, cfg: Config, head: TopicHead | None, min_words: int, progress: bool = False):
+        from zeroshot_news.scorers.build import build_encoder, build_scorer
+        from zeroshot_news.zeroshot.topic import check_head
+
+        self.cfg, self.head, self.min_words, self.progress = cfg, head, min_words, progress
+        if head is None:
+            self.topic_scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
+        else:  # the head reads the encoder's vectors; stance scores pairs with the same (cached) model
+            self.topic_scorer = build_encoder(cfg.model, progress=progress, cache=cfg.cache)
+            check_head(head, [lab.name for lab in cfg.taxonomy.labels], self.topic_scorer.encoder_fingerprint)
+        self.stance_scorer = (self.topic_scorer if cfg.stance.model is None
+                              else build_scorer(cfg.stance.model, progress, cache=cfg.cache))
+
+    def __call__(self, articles: pd.DataFrame) -> str:
+        from zeroshot_news.zeroshot.stance import classify_stance
+        from zeroshot_news.zeroshot.topic import classify_topics
+
+        cfg = self.cfg
+        topics = classify_topics(articles, self.topic_scorer, cfg.taxonomy, cfg.topic, cfg.passages, self.progress,
+                                 head=self.head).topics
+        stance_articles = articles
+        if cfg.stance.restrict_to_topics:
+            keep = topics.loc[topics["predicted"] & topics["label"].isin(cfg.stance.restrict_to_topics), "doc_id"]
+            stance_articles = articles[articles["doc_id"].isin(set(keep))].reset_index(drop=True)
+        stance = classify_stance(stance_articles, self.stance_scorer, cfg.stance, cfg.passages, self.progress).stance
+        records = build_records(articles, topics, stance)
+        for record, n_words, language in zip(records, articles["n_words"], articles["language"], strict=True):
+            record["short"] = bool(n_words < self.min_words)
+            record["language_uncertain"] = language_uncertain(language, cfg.cleaning)
+        return "".join(record_line(r) for r in records)
+
+
+class Prefetched:
+    """Runs ``build`` in a thread (loading the models while the first chunk is read and cleaned);
+    calling it waits for the result (and raises what ``build`` raised)."""
+
+    def __init__(self, build: Callable[[], Any], name: str = "classify-models", daemon: bool = False):
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(build,), name=name, daemon=daemon)
+        self._thread.start()
+
+    def _run(self, build: Callable[[], Any]) -> None:
+        try:
+            self._value = build()
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def __call__(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+# ---------------------------------------------------------------------------
+# Outputs
+# ---------------------------------------------------------------------------
+
 OUTPUT_FORMATS = (".jsonl", ".json", ".csv", ".parquet")
 # A CSV cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Records per block when a flat format is written: the output's bytes depend on this, never on --chunk-size.
+ASSEMBLY_ROWS = 4096
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -96,32 +603,92 @@ def flat_records(records: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_records(records: list[dict[str, Any]], output: Path) -> None:
-    """By the output's extension: JSON Lines (nested; ``.jsonl``), one JSON array (``.json``),
-    CSV or parquet (flat); ``-``: JSON Lines on stdout (a reader that stops early, like
-    ``head``, ends the output quietly)."""
-    if str(output) == "-":
-        try:
-            for rec in records:
-                sys.stdout.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            sys.stdout.flush()
-        except BrokenPipeError:
-            # The reader closed the pipe: the rest is not wanted. Point stdout at devnull so
-            # the interpreter's final flush does not raise again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return
+def flat_schema(columns: list[str]):
+    """The parquet schema of :func:`flat_records`' columns: fixed, so a block whose stance scores
+    are all null is still typed as numbers."""
+    import pyarrow as pa
+
+    def kind(column: str):
+        if column in ("id", "doc_id", "topic_labels") or column.endswith(".label"):
+            return pa.string()
+        if column in ("short", "language_uncertain") or column.endswith(".uncertain"):
+            return pa.bool_()
+        return pa.float64()
+
+    return pa.schema([(c, kind(c)) for c in columns])
+
+
+def _blocks(lines: Iterable[str], size: int) -> Iterator[list[dict[str, Any]]]:
+    block: list[dict[str, Any]] = []
+    for line in lines:
+        block.append(json.loads(line))
+        if len(block) >= size:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def write_lines(lines: Iterable[str], output: Path) -> None:
+    """Records given as JSON Lines (each ending in a newline), written by the output's extension:
+    JSON Lines (``.jsonl``, nested), one JSON array (``.json``), CSV or parquet (flat columns),
+    atomically. Streams: flat formats go in blocks of :data:`ASSEMBLY_ROWS` records."""
     suffix = output.suffix.lower()
-    if suffix == ".csv":
-        with atomic_path(output) as tmp:
-            neutralise_formulas(flat_records(records)).to_csv(tmp, index=False)
-    elif suffix == ".json":
-        with atomic_path(output) as tmp:
-            tmp.write_text(json.dumps(records, ensure_ascii=False) + "\n", encoding="utf-8")
-    elif suffix == ".parquet":
-        with atomic_path(output) as tmp:
-            flat_records(records).to_parquet(tmp, index=False)
-    else:
-        write_jsonl(records, output)
+    with atomic_path(output) as tmp:
+        if suffix == ".csv":
+            with tmp.open("w", encoding="utf-8", newline="") as fh:
+                for i, block in enumerate(_blocks(lines, ASSEMBLY_ROWS)):
+                    neutralise_formulas(flat_records(block)).to_csv(fh, index=False, header=i == 0)
+        elif suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            writer = None
+            try:
+                for block in _blocks(lines, ASSEMBLY_ROWS):
+                    frame = flat_records(block)
+                    if writer is None:
+                        schema = flat_schema(list(frame.columns))
+                        writer = pq.ParquetWriter(tmp, schema)
+                    writer.write_table(pa.Table.from_pandas(frame, schema=schema, preserve_index=False))
+                if writer is None:
+                    pq.write_table(pa.table({}), tmp)
+            finally:
+                if writer is not None:
+                    writer.close()
+        elif suffix == ".json":  # what json.dumps(records) gives, one record at a time
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.write("[")
+                for i, line in enumerate(lines):
+                    fh.write(line[:-1] if i == 0 else ", " + line[:-1])
+                fh.write("]\n")
+        else:
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.writelines(lines)
+
+
+def write_records(records: list[dict[str, Any]], output: Path) -> None:
+    """By the output's extension (see :func:`write_lines`); ``-``: JSON Lines on stdout (a reader
+    that stops early, like ``head``, ends the output quietly)."""
+    if str(output) == "-":
+        with contextlib.suppress(ReaderGone):
+            write_stdout("".join(record_line(r) for r in records))
+        return
+    write_lines((record_line(r) for r in records), output)
+
+
+class ReaderGone(Exception):
+    """The reader of stdout closed the pipe: the rest is not wanted."""
+
+
+def write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise ReaderGone from None
 
 
 def check_output(output: Path, input_path: Path) -> None:
@@ -148,67 +715,196 @@ def check_output(output: Path, input_path: Path) -> None:
         raise ConfigError(f"--output: cannot create a file in {output.parent}: {exc.strerror or exc}") from None
 
 
-def build_records(articles: pd.DataFrame, topics: pd.DataFrame, stance: pd.DataFrame) -> list[dict[str, Any]]:
-    """One JSON-ready record per article, in input order."""
-    # Plain dicts and lists, not per-document DataFrame groups: a short input's records cost
-    # milliseconds, not most of a second.
-    topic_scores: dict[str, dict[str, float]] = {}
-    topic_labels: dict[str, list[str]] = {}
-    for doc_id, label, score, predicted in zip(topics["doc_id"], topics["label"], topics["score"],
-                                               topics["predicted"], strict=True):
-        topic_scores.setdefault(doc_id, {})[label] = score
-        if predicted:
-            topic_labels.setdefault(doc_id, []).append(label)
-    stances: dict[str, dict[str, Any]] = {}
-    for row in stance[["doc_id", "target", "label", *STANCE_CLASSES, "margin", "uncertain"]].itertuples(index=False):
-        scores = None if row.label == "none" else {"favor": row.favor, "against": row.against,
-                                                    "neutral": row.neutral}
-        margin = None if pd.isna(row.margin) else row.margin
-        stances.setdefault(row.doc_id, {})[row.target] = {"label": row.label, "scores": scores, "margin": margin,
-                                                           "uncertain": bool(row.uncertain)}
-    return [{"id": source_id, "doc_id": doc_id, "topics": topic_scores.get(doc_id, {}),
-             "topic_labels": topic_labels.get(doc_id, []), "stance": stances.get(doc_id, {})}
-            for doc_id, source_id in zip(articles["doc_id"], articles["source_id"], strict=True)]
+# ---------------------------------------------------------------------------
+# The work folder: finished chunks, resumed after an interruption
+# ---------------------------------------------------------------------------
+
+MANIFEST = "manifest.json"
+LOCK = "lock"
+_PART = re.compile(r"(?:part-\d{6}\.jsonl|\.part-\d{6}\.jsonl\.[a-z0-9_]{8}\.tmp)")
 
 
-def run_classify(cfg: Config, source: SourceConfig, progress: bool = True,
-                 head: TopicHead | None = None) -> dict[str, Any]:
-    """Classify one input; returns records plus the quarantine/removal tables and timings."""
-    corpus = replace(cfg.corpus, name="input", sources=[source])
-    ingested = ingest(corpus, progress=False)
-    # Short texts (headlines, ledes, wire alerts) are classified, and flagged `short`:
-    # cleaning.min_words is a corpus rule, not a reason to drop what a user asked about.
-    min_words = cfg.cleaning.min_words
-    cleaning = replace(cfg.cleaning, min_words=0)
-    cleaned = clean(ingested.articles, cleaning, progress=False) if len(ingested.articles) else None
-    articles = cleaned.articles if cleaned is not None else ingested.articles.iloc[:0]
-    removed = cleaned.removed if cleaned is not None else pd.DataFrame(columns=["path", "reason", "detail"])
-    result: dict[str, Any] = {"quarantine": ingested.quarantine, "removed": removed, "records": [],
-                              "seen": ingested.report["seen"], "seconds": 0.0}
-    if articles.empty:
-        return result
+def input_digest(path: Path) -> str:
+    """A file's content; a folder's listing with each entry's size and modification time."""
+    h = hashlib.sha256()
+    if path.is_file():
+        with path.open("rb") as fh:
+            while block := fh.read(READ_BLOCK):
+                h.update(block)
+        return h.hexdigest()
+    for folder, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = Path(folder) / name
+            st = full.lstat()
+            h.update(f"{full.relative_to(path).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(
+                "utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def run_digest(cfg: Config, head_path: Path | None, dedup: str, near_window: int) -> str:
+    """What the records depend on: the configuration (not the engine or the score cache), the
+    topic head's bytes, the duplicate settings and this package's version."""
+    data = {k: v for k, v in asdict(cfg).items() if k not in ("engine", "cache")}
+    data["_run"] = {"dedup": dedup, "near_window": near_window, "version": __version__,
+                    "head": sha256(head_path.read_bytes()) if head_path is not None else None}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class WorkFolder:
+    """``<output>.parts/``: the manifest, one part per finished chunk, and a lock held while
+    this run writes them (a second run on the same output is refused)."""
+
+    def __init__(self, output: Path, manifest: dict[str, Any]):
+        self.output = output
+        self.path = output.with_name(output.name + ".parts")
+        self.manifest = manifest
+        self.done: set[int] = set()
+        self._lock_fd: int | None = None
+
+    def part(self, index: int) -> Path:
+        return self.path / f"part-{index:06d}.jsonl"
+
+    def open(self) -> None:
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"--output: {self.path} (the work folder of {self.output.name}) is not a folder")
+        self.path.mkdir(exist_ok=True)
+        self._lock_fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise ConfigError(f"--output: another classify is writing {self.output} (its work folder {self.path} "
+                              "is locked)") from None
+        try:
+            old = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            old = None
+        if old == self.manifest:
+            self.done = {int(p.name[5:11]) for p in self.path.iterdir() if re.fullmatch(r"part-\d{6}\.jsonl", p.name)}
+            if self.done:
+                log.info("resuming: %d finished chunks in %s are reused (their model work is skipped)",
+                         len(self.done), self.path)
+            return
+        if old is not None:
+            changed = [k for k in self.manifest if not isinstance(old, dict) or old.get(k) != self.manifest[k]]
+            log.warning("work folder %s was made by another run (%s changed): starting over", self.path,
+                        ", ".join(changed) or "its format")
+        self._remove_parts()
+        write_json(self.manifest, self.path / MANIFEST)
+
+    def _remove_parts(self) -> None:
+        for p in self.path.iterdir():
+            if _PART.fullmatch(p.name) or p.name == MANIFEST:
+                p.unlink(missing_ok=True)
+
+    def write(self, index: int, text: str) -> None:
+        with atomic_path(self.part(index)) as tmp:
+            tmp.write_text(text, encoding="utf-8", newline="\n")
+        self.done.add(index)
+
+    def lines(self, n_chunks: int) -> Iterator[str]:
+        for index in range(n_chunks):
+            with self.part(index).open(encoding="utf-8", newline="\n") as fh:  # lines end at "\n" only
+                yield from fh
+
+    def remove(self) -> None:
+        self._remove_parts()
+        (self.path / LOCK).unlink(missing_ok=True)
+        self.close()
+        try:
+            self.path.rmdir()
+        except OSError as exc:
+            log.warning("work folder %s not removed: %s", self.path, exc.strerror or exc)
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+
+# ---------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunResult:
+    counts: Counts
+    classified: int
+    chunks: int
+    seconds: float
+    label_counts: Counter[str]
+
+
+def classify_stream(cfg: Config, source: SourceConfig, output: Path, head: TopicHead | None = None,
+                    head_path: Path | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, dedup: str = "near",
+                    near_window: int = DEFAULT_NEAR_WINDOW, progress: bool = True,
+                    ready: Callable[[], Any] | None = None) -> RunResult:
+    """Classify ``source`` into ``output`` (a file, or ``-`` for stdout) chunk by chunk; resumes
+    from ``<output>.parts/`` when an earlier run of the same input and config was interrupted.
+    Nothing is written when nothing is usable (``RunResult.classified == 0``)."""
+    from tqdm import tqdm
+
+    to_stdout = str(output) == "-"
+    work = None
+    if not to_stdout:
+        manifest = {"format": 1, "input": os.fsencode(Path(source.path).resolve()).decode("utf-8", "backslashreplace"),
+                    "input_sha256": input_digest(
+            Path(source.path)), "config_digest": run_digest(cfg, head_path, dedup, near_window),
+            "chunk_size": chunk_size}
+        work = WorkFolder(output, manifest)
+        work.open()
+    bar = tqdm(desc="classify", unit="rec", disable=not progress)
+    stream = ArticleStream(cfg, source, chunk_size, dedup, near_window, on_record=lambda: bar.update(), ready=ready)
+    make_worker = partial(ClassifyWorker, cfg, head, cfg.cleaning.min_words)
+    if cfg.engine.name == "local" and not (work and work.done):
+        make_worker = Prefetched(make_worker)  # the models load while the first chunk is read and cleaned
+    n_chunks = classified = 0
+    labels: Counter[str] = Counter()
     start = time.perf_counter()
-    if head is None:
-        topic_scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
-        shared = topic_scorer
-    else:  # the head reads the encoder's vectors; stance scores pairs with the same (cached) model
-        topic_scorer = build_encoder(cfg.model, progress=progress, cache=cfg.cache)
-        check_head(head, [lab.name for lab in cfg.taxonomy.labels], topic_scorer.encoder_fingerprint)
-        shared = topic_scorer
-    topics = classify_topics(articles, topic_scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress,
-                             head=head).topics
-    stance_scorer = shared if cfg.stance.model is None else build_scorer(cfg.stance.model, progress, cache=cfg.cache)
-    stance_articles = articles
-    if cfg.stance.restrict_to_topics:
-        keep = topics.loc[topics["predicted"] & topics["label"].isin(cfg.stance.restrict_to_topics), "doc_id"]
-        stance_articles = articles[articles["doc_id"].isin(set(keep))].reset_index(drop=True)
-    stance = classify_stance(stance_articles, stance_scorer, cfg.stance, cfg.passages, progress).stance
-    result["seconds"] = time.perf_counter() - start
-    result["records"] = build_records(articles, topics, stance)
-    for record, n_words, language in zip(result["records"], articles["n_words"], articles["language"], strict=True):
-        record["short"] = bool(n_words < min_words)
-        record["language_uncertain"] = language_uncertain(language, cfg.cleaning)
-    return result
+
+    def todo() -> Iterator[tuple[int, pd.DataFrame]]:
+        nonlocal n_chunks, classified
+        for index, chunk in enumerate(stream.chunks()):
+            n_chunks, classified = index + 1, classified + len(chunk)
+            if work is None or index not in work.done:
+                yield index, chunk[ClassifyWorker.WORKER_COLUMNS]
+
+    try:
+        for index, text in map_ordered(todo(), make_worker, cfg.engine):
+            if work is None:
+                write_stdout(text)
+            else:
+                work.write(index, text)
+            # split("\n"), not splitlines(): an id may hold U+2028 or U+0085, which JSON leaves as they are
+            labels.update(lab for line in text.split("\n") if line for lab in json.loads(line)["topic_labels"])
+    except ReaderGone:
+        log.info("the reader of stdout closed it after %d chunks: stopped", n_chunks)
+        bar.close()
+        return RunResult(stream.counts, classified, n_chunks, time.perf_counter() - start, labels)
+    except BaseException:
+        bar.close()
+        if work is not None and work.done:
+            work.close()
+            log.warning("stopped: %d finished chunks are kept in %s; run the same command again to resume",
+                        len(work.done), work.path)
+        elif work is not None:  # nothing to resume: leave nothing behind
+            work.remove()
+        raise
+    bar.close()
+    seconds = time.perf_counter() - start
+    counts = stream.counts
+    if counts.seen != classified + counts.quarantined + counts.removed:  # pragma: no cover - a bug
+        raise AssertionError(f"classify lost records: {counts}, classified {classified}")
+    if work is not None:
+        if classified:
+            if len(work.done) < n_chunks:  # pragma: no cover - every chunk was written above
+                raise AssertionError(f"missing parts: {sorted(set(range(n_chunks)) - work.done)}")
+            write_lines(work.lines(n_chunks), output)
+        work.remove()
+    return RunResult(counts, classified, n_chunks, seconds, labels)
 
 
 def project_root(args: argparse.Namespace) -> Path:
@@ -231,14 +927,28 @@ def project_root(args: argparse.Namespace) -> Path:
     return found
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Classify a folder of native-format articles or a .csv/.jsonl file.",
         epilog="Overrides use Hydra syntax, e.g. model=nli taxonomy=security stance.none_rule=relevance",
     )
     ap.add_argument("input", type=Path, help="folder of native-format .txt files, or a .csv / .jsonl file")
     ap.add_argument("--output", "-o", type=Path, required=True,
-                    help="output file, format by extension: .jsonl (nested), .csv or .parquet (flat columns); "
-                         "- writes JSON Lines to stdout")
+                    help="output file, format by extension: .jsonl (nested), .json (one array), .csv or .parquet "
+                         "(flat columns); - writes JSON Lines to stdout as chunks finish")
     ap.add_argument("--no-progress", action="store_true", help="no progress bars")
     ap.add_argument("--head", type=Path,
                     help=f"the self-trained topic head (default: the pipeline's, {PIPELINE_HEAD} in the "
@@ -247,8 +957,21 @@ def main(argv: list[str] | None = None) -> int:
                     help="the project folder (conf/, params.yaml, models/, the score cache); default: the "
                          "nearest one at or above the working directory, else this package's checkout. "
                          "Relative paths in the config are read against it, so classify runs from anywhere")
+    ap.add_argument("--chunk-size", type=positive_int, default=DEFAULT_CHUNK_SIZE,
+                    help="kept articles classified (and saved to the work folder <output>.parts/) at a time; "
+                         "the records do not depend on it (default: %(default)s)")
+    ap.add_argument("--dedup", choices=DEDUP_MODES, default="near",
+                    help="duplicates removed by cleaning: near = exact duplicates of anything earlier plus "
+                         "near-duplicates (MinHash, cleaning.near_duplicates) of the last --near-window kept "
+                         "articles; exact = exact duplicates only; none = neither (default: %(default)s)")
+    ap.add_argument("--near-window", type=non_negative_int, default=DEFAULT_NEAR_WINDOW,
+                    help="kept articles whose near-duplicate signatures are remembered (~7 KB each); 0 = all, "
+                         "as the clean stage (memory then grows with the input) (default: %(default)s)")
     add_config_args(ap)
     args = ap.parse_intermixed_args(argv)
+    # The language identifier loads (~0.5 s, mostly LZMA, which lets other threads run) while the
+    # config is read and the models are built; cleaning waits for it.
+    language_model = Prefetched(partial(detect_language, "warm up"), name="classify-langid", daemon=True)
     root = project_root(args)
     if args.config_dir == str(DEFAULT_CONFIG_DIR):
         args.config_dir = str(root / DEFAULT_CONFIG_DIR)
@@ -264,23 +987,23 @@ def main(argv: list[str] | None = None) -> int:
     check_output(args.output, args.input)
 
     resolve_model(cfg.model.name_or_path)  # a bad or unsafe model fails before anything else is read
-    head = read_head(args.head or root / PIPELINE_HEAD) if cfg.uses_topic_head else None
-    result = run_classify(cfg, source, progress=not args.no_progress, head=head)
-    records = result["records"]
-    for row in result["quarantine"].itertuples():
-        log.warning("quarantined %s: %s (%s)", printable(row.path), row.reason, printable(row.detail))
-    for row in result["removed"].itertuples():
-        log.warning("removed %s: %s (%s)", printable(row.path), row.reason, printable(row.detail))
-    if not records:
+    head_path = (args.head or root / PIPELINE_HEAD) if cfg.uses_topic_head else None
+    head = read_head(head_path) if head_path is not None else None
+    result = classify_stream(cfg, source, args.output, head=head, head_path=head_path, chunk_size=args.chunk_size,
+                             dedup=args.dedup, near_window=args.near_window, progress=not args.no_progress,
+                             ready=language_model)
+    counts = result.counts
+    if counts.removed_language:
+        log.warning("%d records removed as another language than cleaning.languages=%s; to keep them, add their "
+                    "codes (e.g. cleaning.languages=[en,fr]) or keep every language with 'cleaning.languages=[]'",
+                    counts.removed_language, list(cfg.cleaning.languages))
+    if not result.classified:
         log.error("nothing usable in %s: %d records seen, %d quarantined, %d removed by cleaning", args.input,
-                  result["seen"], len(result["quarantine"]), len(result["removed"]))
+                  counts.seen, counts.quarantined, counts.removed)
         return EXIT_NOTHING_USABLE
-    write_records(records, args.output)
-    label_counts = pd.Series([lab for r in records for lab in r["topic_labels"]], dtype=object).value_counts()
-    rate = len(records) / max(result["seconds"], 1e-9)
-    log.info("classified %d of %d records -> %s (%d quarantined, %d removed; %.2f articles/s, model loading "
-             "included)", len(records), result["seen"], args.output, len(result["quarantine"]),
-             len(result["removed"]), rate)
-    log.info("topic labels: %s", ", ".join(f"{k} {v}" for k, v in label_counts.items()) or "none")
+    rate = result.classified / max(result.seconds, 1e-9)
+    log.info("classified %d of %d records -> %s (%d quarantined, %d removed; %d chunks; %.2f articles/s, model "
+             "loading included)", result.classified, counts.seen, args.output, counts.quarantined, counts.removed,
+             result.chunks, rate)
+    log.info("topic labels: %s", ", ".join(f"{k} {v}" for k, v in result.label_counts.most_common()) or "none")
     return 0
-

@@ -205,9 +205,11 @@ NAMED_MAPPINGS = ("taxonomy.labels", "stance.targets", "benchmarks")
 
 def _named_item_hint(config_dir: Path, overrides: list[str]) -> str | None:
     """For ``taxonomy.labels.militray.threshold=0.6``: which labels there are, and how to add one."""
+    others = [o for o in overrides if not any(o.lstrip("+~").startswith(m + ".") for m in NAMED_MAPPINGS)]
+    if len(others) == len(overrides):  # no named item in the overrides (and no recursion)
+        return None
     try:
-        base = compose_config(config_dir, [o for o in overrides if not any(
-            o.lstrip("+~").startswith(m + ".") for m in NAMED_MAPPINGS)])
+        base = compose_config(config_dir, others)
     except ConfigError:
         return None
     for override in overrides:

@@ -278,7 +278,7 @@ class StanceConfig:
     restrict_to_topics: list[str]
     # Per-stage backend: null uses the top-level ``model`` section.
     model: ModelConfig | None = None
-    uncertain_labels: list[str] = field(default_factory=list)  # see uncertain_margin
+    uncertain_labels: list[str] | None = None  # see uncertain_margin; None: no label
 
     def validate(self, key: str) -> None:
         if not self.targets:
@@ -301,7 +301,7 @@ class StanceConfig:
         _check_template(self.relevance_template, f"{key}.relevance_template")
         _check_unit(self.relevance_threshold, f"{key}.relevance_threshold")
         _check_unit(self.uncertain_margin, f"{key}.uncertain_margin")
-        bad = sorted(set(self.uncertain_labels) - {"favor", "against", "neutral"})
+        bad = sorted(set(self.uncertain_labels or ()) - {"favor", "against", "neutral"})
         if bad:
             raise ConfigError(f"{key}.uncertain_labels: {bad} are not favor / against / neutral")
         _check_unit(self.attribution_weight, f"{key}.attribution_weight")
@@ -335,10 +335,17 @@ class TopicConfig:
     hypothesis_combine: Literal["max", "mean"]
     passage_aggregate: Literal["max", "mean", "topk_mean"]
     top_k: int
+    # Items of fewer than short_words words (0: none) are decided at each label's threshold
+    # x short_threshold_scale (short texts score lower on the head; chosen on the short gold).
+    short_words: int
+    short_threshold_scale: float
 
     def validate(self, key: str) -> None:
         if self.top_k < 1:
             raise ConfigError(f"{key}.top_k: must be >= 1")
+        if self.short_words < 0:
+            raise ConfigError(f"{key}.short_words: must be >= 0 (0 turns the short-item rule off)")
+        _check_unit(self.short_threshold_scale, f"{key}.short_threshold_scale")
 
 
 @dataclass(frozen=True)

@@ -285,5 +285,6 @@ def log_summary(metrics: dict[str, Any]) -> None:
     gold = metrics.get("stance_gold")
     if gold:
         for target, m in [*gold["targets"].items(), ("POOLED", gold["pooled"])]:
-            log.info("  stance gold %-22s test macro-F1 %s CI %s (tune %s)", target, m["test"]["macro_f1"],
-                     m["test"]["macro_f1_ci"], m["tune"]["macro_f1"] if m["tune"] else None)
+            test, tune = m.get("test") or {}, m.get("tune") or {}  # a half may hold no row of a target
+            log.info("  stance gold %-22s test macro-F1 %s CI %s (tune %s)", target, test.get("macro_f1"),
+                     test.get("macro_f1_ci"), tune.get("macro_f1"))

@@ -245,7 +245,8 @@ def _row(doc_id, target, label, scores, relevance, n_passages, n_mentions, detai
     values = dict.fromkeys(CLASSES) if scores is None else dict(zip(CLASSES, map(float, scores), strict=True))
     margin = None if scores is None else round(float(top_two_margin(scores)[0]), SCORE_DECIMALS)
     return {"doc_id": doc_id, "target": target, "label": label, **values, "margin": margin,
-            "uncertain": margin is not None and (margin < cfg.uncertain_margin or label in cfg.uncertain_labels),
+            "uncertain": margin is not None and (margin < cfg.uncertain_margin
+                                                 or label in (cfg.uncertain_labels or ())),
             "relevance": None if relevance is None else round(relevance, SCORE_DECIMALS),
             "n_passages": n_passages, "n_mentions": n_mentions,
             "passage_scores": json.dumps(detail, sort_keys=True)}

@@ -3,7 +3,8 @@
 Each article is split into passages, every (passage, label hypothesis) pair is
 scored, a label's hypotheses combine per passage (``topic.hypothesis_combine``) and
 passages aggregate to the article (``topic.passage_aggregate``). A label is predicted
-when its article score reaches the label's threshold.
+when its article score reaches the label's threshold (scaled by
+``topic.short_threshold_scale`` for items under ``topic.short_words`` words).
 """
 
 from __future__ import annotations
@@ -90,6 +91,16 @@ def check_head(head: TopicHead, labels: list[str], encoder_fingerprint: str, whe
                           "re-run the self_train stage")
 
 
+def is_short(articles: pd.DataFrame, topic: TopicConfig) -> list[bool]:
+    """Which articles the short-item threshold applies to: fewer than ``topic.short_words``
+    words, title included."""
+    if not topic.short_words:
+        return [False] * len(articles)
+    titles = articles["title"] if "title" in articles else [""] * len(articles)
+    return [len(f"{t or ''} {b or ''}".split()) < topic.short_words
+            for t, b in zip(titles, articles["body"], strict=True)]
+
+
 def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: TaxonomyConfig,
                     topic: TopicConfig, passages_cfg: PassageConfig, progress: bool = True,
                     head: TopicHead | None = None) -> TopicResult:
@@ -112,15 +123,17 @@ def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: Taxono
     scores = np.round(scores, SCORE_DECIMALS)
     rows = []
     bounds = passages.groupby("doc_id", sort=False).indices
-    for doc_id in articles["doc_id"]:
+    for doc_id, short in zip(articles["doc_id"], is_short(articles, topic), strict=True):
         idx = bounds.get(doc_id, np.array([], dtype=int))
         doc_scores = scores[idx]
         article = (np.round(aggregate(doc_scores, topic.passage_aggregate, topic.top_k), SCORE_DECIMALS)
                    if len(idx) else np.zeros(len(labels)))
         for j, label in enumerate(labels):
+            threshold = round(thresholds[label] * topic.short_threshold_scale, SCORE_DECIMALS) if short \
+                else thresholds[label]
             rows.append({
                 "doc_id": doc_id, "label": label, "score": float(article[j]),
-                "threshold": thresholds[label], "predicted": bool(article[j] >= thresholds[label]),
+                "threshold": threshold, "predicted": bool(article[j] >= threshold),
                 "n_passages": len(idx),
                 "best_passage": int(np.argmax(doc_scores[:, j])) if len(idx) else -1,
                 "passage_scores": [float(x) for x in doc_scores[:, j]],

@@ -56,9 +56,11 @@ def test_table_csv_and_jsonl_with_column_mapping(tmp_path):
                         "1,T3,Body three.,bad\n", encoding="utf-8")
     cols = ColumnMapping(id="uid", title="headline", body="content", text=None, date="when", source=None)
     res = ingest(_corpus(SourceConfig(name="t", format="table", path=str(csv_path), columns=cols)), progress=False)
-    assert list(res.articles["source_id"]) == ["1"]
-    assert res.articles["date"].tolist() == ["2020-01-02"]
-    assert sorted(res.quarantine["reason"]) == ["duplicate_id", "empty"]
+    # Row 2 is a headline alone: kept and flagged (clean decides on its length).
+    assert list(res.articles["source_id"]) == ["1", "2"]
+    assert res.articles["date"].tolist() == ["2020-01-02", "2020-01-03"]
+    assert list(res.articles["warnings"]) == ["", "title_only"]
+    assert sorted(res.quarantine["reason"]) == ["duplicate_id"]
     jsonl = tmp_path / "b.jsonl"
     jsonl.write_text('{"id": "x", "text": "Some text."}\n[1, 2]\n{broken\n', encoding="utf-8")
     res = ingest(_corpus(SourceConfig(name="t", format="table", path=str(jsonl))), progress=False)

@@ -34,8 +34,12 @@ def test_malformed_header_and_invalid_date(seed_text):
     assert "malformed_header" in bad.warnings
 
 
-def test_header_only_is_quarantined():
-    rej = _parse(" date 2021-10-15 Title\n\nReuters\nTitle\n")
+def test_a_headline_alone_is_kept_and_flagged_but_a_cut_off_header_is_not():
+    art = _parse(" date 2021-10-15 Talks resume in Geneva\n\nReuters\nTalks resume in Geneva\n")
+    assert not isinstance(art, Reject)
+    assert (art.title, art.body, art.outlet) == ("Talks resume in Geneva", "", "Reuters")
+    assert "title_only" in art.warnings
+    rej = _parse(" date 2021-1")
     assert isinstance(rej, Reject) and rej.reason == "no_body"
 
 

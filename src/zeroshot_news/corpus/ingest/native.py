@@ -49,8 +49,10 @@ def parse_native(decoded: Decoded, path: str, raw_sha: str, source: str = "nativ
         title = rest[0].strip() if rest else ""
         rest = rest[1:]
     body = "\n".join(rest).strip()
-    if not body:
+    if not body and (not title or "malformed_header" in warnings):  # a cut-off header is no headline
         return Reject(source, path, "no_body", "nothing after the header and title")
+    if not body:  # a headline alone is a news item: kept, flagged; clean decides on its length
+        warnings.append("title_only")
     return Article(
         source_id=Path(path).stem, corpus=source, format="native", title=title, body=body,
         path=path, raw_sha256=raw_sha, outlet=outlet, date=date,

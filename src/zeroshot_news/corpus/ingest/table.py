@@ -92,12 +92,13 @@ def parse_row(
     body = _field(row, cols.body)
     if text and not body:
         body = text
-    if not body:
-        return Reject(source, where, "empty", f"no text in columns {cols.body!r}/{cols.text!r}")
-    size = len(body.encode("utf-8", "surrogatepass"))  # a lone surrogate is quarantined by the ingestor
+    if not body and not title:
+        return Reject(source, where, "empty", f"no text in columns {cols.title!r}/{cols.body!r}/{cols.text!r}")
+    size = len(f"{title}{body}".encode("utf-8", "surrogatepass"))  # a lone surrogate is quarantined later
     if size > max_bytes:
         return Reject(source, where, "oversized", f"{size} bytes > max_file_bytes={max_bytes}", size)
-    warnings: list[str] = []
+    # A headline alone is a news item (wire alerts, RSS): kept, flagged; clean decides on its length.
+    warnings: list[str] = [] if body else ["title_only"]
     date = None
     raw_date = _field(row, cols.date)
     if raw_date:
