@@ -17,20 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.apps.test_classify import _run
 from tests.conftest import REPO
 from zeroshot_news.apps import classify as cl
 from zeroshot_news.cli import main
 from zeroshot_news.config import ColumnMapping, CorpusConfig, SourceConfig
 from zeroshot_news.corpus.ingest import Ingestor
 from zeroshot_news.corpus.ingest.records import ARTICLE_COLUMNS
-
-
-def _run(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture
