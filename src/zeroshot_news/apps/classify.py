@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
-import csv
 import fcntl
 import hashlib
 import json
@@ -45,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, TextIO
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -69,7 +68,7 @@ from zeroshot_news.corpus.clean import Cleaner, NearDuplicateIndex, detect_langu
 from zeroshot_news.corpus.ingest import Ingestor
 from zeroshot_news.corpus.ingest.files import display_path, skip_reason
 from zeroshot_news.corpus.ingest.records import ARTICLE_COLUMNS, Article, Reject, printable, sha256
-from zeroshot_news.corpus.ingest.table import TABLE_SUFFIXES, parse_row
+from zeroshot_news.corpus.ingest.table import TABLE_SUFFIXES, csv_rows, jsonl_rows, parse_row
 from zeroshot_news.decisions import STANCE_CLASSES
 from zeroshot_news.engine import map_ordered
 from zeroshot_news.io import atomic_path, write_json
@@ -268,44 +267,6 @@ def plain_utf8(path: Path, corpus: CorpusConfig) -> bool:
     return not blank and controls / max(chars, 1) <= corpus.max_control_char_ratio
 
 
-def _jsonl_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    """As ``table._rows`` for JSON Lines, one line at a time."""
-    for lineno, line in enumerate(lines, start=1):
-        line = line[:-1] if line.endswith("\n") else line
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield lineno, ("invalid_row", f"invalid JSON: {exc.msg}")
-            continue
-        except RecursionError:
-            yield lineno, ("invalid_row", "invalid JSON: nested too deeply")
-            continue
-        except ValueError as exc:  # an integer with more digits than sys.get_int_max_str_digits()
-            yield lineno, ("invalid_row", f"invalid JSON: {str(exc).split(';')[0]}")
-            continue
-        yield lineno, obj if isinstance(obj, dict) else ("invalid_row", f"expected an object, got {type(obj).__name__}")
-
-
-def _csv_rows(lines: TextIO) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    """As ``table._csv_rows``, reading an open file instead of the whole text."""
-    reader = csv.DictReader(lines)
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            reason = "field_too_large" if "field limit" in str(exc) else "invalid_row"
-            yield reader.reader.line_num, (reason, f"CSV: {exc}")
-            continue
-        if None in row:
-            yield reader.line_num, ("extra_fields", f"{len(row[None])} more fields than the header")
-            continue
-        yield reader.line_num, row
-
-
 Row = tuple[str, dict[str, Any]]  # ("articles" | "quarantine", row), as Ingestor.rows()
 
 
@@ -334,7 +295,7 @@ class TableStream:
         docs = CompactMap()  # the ingestor's duplicate_content: doc_id -> its line
         # Universal newlines: "\r\n" and "\r" become "\n", as decode_bytes does; utf-8-sig drops a BOM.
         with path.open(encoding="utf-8-sig", newline=None) as fh:
-            lines = _csv_rows(fh) if path.suffix.lower() == ".csv" else _jsonl_rows(fh)
+            lines = csv_rows(fh) if path.suffix.lower() == ".csv" else jsonl_rows(fh)
             for lineno, row in lines:
                 where = f"{display}:{lineno}"
                 rec: Article | Reject

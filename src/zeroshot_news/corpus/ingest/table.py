@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,10 @@ TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson")
 RowError = tuple[str, str]  # (quarantine reason, detail)
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    reader = csv.DictReader(io.StringIO(text))
+def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """(line number, row mapping) or (line number, (reason, detail)) for CSV lines: a whole
+    text's ``io.StringIO`` or an open file (classify streams one line at a time)."""
+    reader = csv.DictReader(lines)
     while True:
         try:
             row = next(reader)
@@ -42,12 +44,10 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
         yield reader.line_num, row
 
 
-def _rows(text: str, suffix: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
-    """(line number, row mapping) or (line number, (reason, detail))."""
-    if suffix == ".csv":
-        yield from _csv_rows(text)
-        return
-    for lineno, line in enumerate(text.split("\n"), start=1):
+def jsonl_rows(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """As :func:`csv_rows` for JSON Lines; a line may keep its final newline."""
+    for lineno, line in enumerate(lines, start=1):
+        line = line[:-1] if line.endswith("\n") else line
         if not line.strip():
             continue
         try:
@@ -62,6 +62,13 @@ def _rows(text: str, suffix: str) -> Iterator[tuple[int, dict[str, Any] | RowErr
             yield lineno, ("invalid_row", f"invalid JSON: {str(exc).split(';')[0]}")  # not the advice after ;
             continue
         yield lineno, obj if isinstance(obj, dict) else ("invalid_row", f"expected an object, got {type(obj).__name__}")
+
+
+def _rows(text: str, suffix: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """(line number, row mapping) or (line number, (reason, detail))."""
+    if suffix == ".csv":
+        return csv_rows(io.StringIO(text))
+    return jsonl_rows(text.split("\n"))
 
 
 def _field(row: dict[str, Any], column: str | None) -> str:
