@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -94,8 +95,6 @@ def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
 
 def _gold_subsets(gold: Path, n: int = 24) -> None:
     """The first rows of each half of the short-item and stance golds (their own texts, whatever the corpus)."""
-    import pandas as pd
-
     short = pd.read_csv(REPO / "data/gold/short_gold.csv").groupby("split").head(n // 2)
     short.to_csv(gold / "short_gold.csv", index=False)
     stance = pd.read_csv(REPO / "data/gold/stance_gold.csv").groupby("split").head(n // 2)
@@ -183,3 +182,24 @@ def test_repro_is_deterministic(repo_copy):
     shutil.rmtree(root / "data" / "cache")  # recompute every score, not read them back
     _sh(["dvc", "repro", "--force"], root, env)
     assert {p: (root / p).read_bytes() for p in outputs} == first
+
+
+def test_repro_on_an_own_corpus_without_gold(repo_copy):
+    """A researcher's corpus that no dev-gold row names: every stage runs, evaluate skips the
+    dev gold with a reason, the short-item and stance golds (their own texts) are still scored."""
+    root, env, _ = repo_copy
+    gold = root / "data" / "gold" / "gold.csv"
+    header = gold.read_text(encoding="utf-8").splitlines()[0]
+    gold.write_text(header + "\nsomeone_else/article.txt,x,1,0,0,none,none,none,none\n", encoding="utf-8")
+    _sh(["git", "commit", "-qam", "gold of another corpus"], root, env)
+    out = _sh(["dvc", "repro"], root, env)
+    for stage in ("ingest", "clean", "topic", "stance", "evaluate"):
+        assert f"Running stage '{stage}'" in out
+    assert "no dev-gold item is in this corpus" in out
+    metrics = json.loads((root / "metrics" / "evaluation.json").read_text())
+    report = json.loads((root / "reports" / "evaluation.json").read_text())
+    assert report["dev_gold"] == {"skipped": "no gold item is in the corpus"}
+    assert report["gold"]["matched"] == 0
+    assert "topics" not in metrics and "stance_gold" in metrics and "topics_short" in metrics
+    assert len(pd.read_parquet(root / "data" / "predictions" / "stance.parquet")["doc_id"].unique()) == 2
+    assert "Data and pipelines are up to date" in _sh(["dvc", "repro"], root, env)
