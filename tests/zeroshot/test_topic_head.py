@@ -50,7 +50,7 @@ def _synthetic_overrides() -> tuple[str, ...]:
     return ("~taxonomy.labels", "+taxonomy.labels={military: {threshold: 0.5, descriptions: [troops]}}",
             "taxonomy.background=[football, market, film]",
             "self_train.positive_fraction=0.15", "self_train.negative_fraction=0.6", "self_train.C=3.0",
-            "stance.restrict_to_topics=[]")
+            "stance.restrict_to_topics=[]", "self_train.min_pool_passages=0")  # small synthetic pools
 
 
 def synthetic_config():
@@ -162,7 +162,8 @@ def test_a_new_label_never_re_encodes_a_passage(tmp_path):
         wider = default_config(
             "~taxonomy.labels", "+taxonomy.labels={military: {threshold: 0.5, descriptions: [troops]},"
             " sport: {threshold: 0.5, descriptions: [football league]}}",
-            "taxonomy.background=[football, market, film]", "stance.restrict_to_topics=[]")
+            "taxonomy.background=[football, market, film]", "stance.restrict_to_topics=[]",
+            "self_train.min_pool_passages=0")
         head2 = train_head(articles, encoder, wider, progress=False)
         classify_topics(articles, encoder, wider.taxonomy, wider.topic, wider.passages, progress=False, head=head2)
         assert inner.encoded - first == 1  # only the new label's one description
@@ -225,3 +226,26 @@ def test_few_shot_head_needs_positives_and_negatives():
 def test_labels_from_is_checked():
     with pytest.raises(ConfigError, match=r"self_train\.labels_from"):
         default_config("self_train.labels_from=human")
+
+
+def test_a_small_pool_falls_back_to_zero_shot(monkeypatch):
+    """Under self_train.min_pool_passages the stage writes the zero-shot marker with its reason
+    (a head on a few pseudo-positives gave no article any topic); at or over it, a head."""
+    import zeroshot_news.zeroshot.self_train as self_train
+
+    monkeypatch.setattr(self_train, "build_encoder", lambda *a, **k: BagOfWordsEncoder())
+    articles, _ = synthetic_corpus(60)
+    overrides = [o for o in _synthetic_overrides() if "min_pool_passages" not in o]
+    small = default_config(*overrides, "self_train.min_pool_passages=61")
+    assert train_head(articles, BagOfWordsEncoder(), small, progress=False) == 60
+    data, report = self_train.fit_topic_head(articles, small)
+    assert data["kind"] == "zero_shot" and "60 passages" in data["info"]["reason"]
+    assert report["fallback"] == "zero_shot" and report["rounds"] == 0
+    enough = default_config(*overrides, "self_train.min_pool_passages=60")
+    data, report = self_train.fit_topic_head(articles, enough)
+    assert TopicHead.from_dict(data).labels == ("military",) and "fallback" not in report
+
+
+def test_min_pool_passages_is_checked():
+    with pytest.raises(ConfigError, match="min_pool_passages"):
+        default_config("self_train.min_pool_passages=-1")

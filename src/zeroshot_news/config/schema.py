@@ -362,8 +362,13 @@ class SelfTrainConfig:
     # pseudo: label-free (the default). gold: few-shot, fitted on the dev gold's tune half
     # (evaluation.gold_path, evaluation.seed); its scores are comparable on the test half only.
     labels_from: Literal["pseudo", "gold"] = "pseudo"
+    # A pool under this many passages gets calibrated zero-shot instead of a head (too few
+    # pseudo-positives per label to learn from). 0 = always fit a head.
+    min_pool_passages: int = 200
 
     def validate(self, key: str) -> None:
+        if self.min_pool_passages < 0:
+            raise ConfigError(f"{key}.min_pool_passages: must be >= 0")
         if not 0 <= self.rounds <= 5:
             raise ConfigError(f"{key}.rounds: must be in [0, 5]")
         if not 0 < self.positive_fraction < 1 or not 0 < self.negative_fraction < 1:

@@ -38,12 +38,15 @@ def label_embeddings(encoder, cfg: Config) -> tuple[list[np.ndarray], np.ndarray
     return labels, (encoder.embed(background).astype(np.float64) if background else np.zeros((0, dim)))
 
 
-def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = True) -> TopicHead:
-    """Pool articles -> passages -> embeddings -> pseudo-labels -> head."""
+def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = True) -> TopicHead | int:
+    """Pool articles -> passages -> embeddings -> pseudo-labels -> head; the pool's passage
+    count instead when it is under ``self_train.min_pool_passages``."""
     hypotheses = [h for _, h in cfg.taxonomy.hypotheses()]
     passages = split_articles(articles, encoder, hypotheses, cfg.passages.overlap_sentences, progress,
                               desc="split (self_train)", mode=cfg.passages.mode)
     texts = list(passages["text"])
+    if len(texts) < cfg.self_train.min_pool_passages:
+        return len(texts)
     emb = encoder.embed(texts).astype(np.float64) if texts else np.zeros((0, 1))
     labels, background = label_embeddings(encoder, cfg)
     signal = contrast(emb, labels, background)
@@ -120,5 +123,12 @@ def fit_topic_head(articles: pd.DataFrame | None, cfg: Config) -> tuple[dict[str
         head = train_few_shot_head(articles, tune_half_of(articles, cfg), encoder, cfg)
     else:
         head = train_head(articles[["doc_id", "title", "body"]], encoder, cfg)
+        if isinstance(head, int):
+            why = (f"the pool has {head} passages ({len(articles)} articles), under self_train.min_pool_passages "
+                   f"= {cfg.self_train.min_pool_passages}: too few to self-train on")
+            log.warning("self_train: %s; the topic stage scores calibrated zero-shot (set "
+                        "self_train.min_pool_passages=0 to fit a head anyway)", why)
+            report.update(rounds=0, pool_passages=head, pool_articles=len(articles), fallback="zero_shot")
+            return zero_shot_marker({"reason": why}), report
     report.update(head.info)
     return head.to_dict(), report
