@@ -45,7 +45,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    cfg = parse_config(compose_config("conf", []))
+    cfg = parse_config(compose_config("conf", ["self_train.min_pool_passages=0"]))  # measure every pool
     labels = [lab.name for lab in cfg.taxonomy.labels]
     articles = pd.read_parquet("data/processed/articles.parquet")
     gold = matched_gold(cfg.evaluation.gold_path, articles)
