@@ -49,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "classify": ("zeroshot_news.apps.classify:main", "ingest -> clean -> topic -> stance on any articles, to JSONL"),
     "report": ("zeroshot_news.apps.report:main", "execute the notebooks in notebooks/ headless on a run's outputs"),
     "annotate": ("zeroshot_news.apps.annotate:main", "gold for a new label: Label Studio export / import"),
+    "experiments": ("zeroshot_news.apps.experiments:main",
+                    "each DVC experiment's changed params beside the headline metrics"),
 }
 
 

@@ -169,6 +169,10 @@ def test_repro_noop_param_scoping_and_exp_run(repo_copy):
                    and row.get("rev") != "workspace"]
     assert [p["model"]["backend"] for p in experiments] == ["nli"], rows  # the experiment's params
     assert experiments[0]["model"]["name_or_path"] == str(tiny_nli)
+    # The compact view: the experiment's row names the knobs it changed, beside its metrics.
+    compact = _sh([sys.executable, "-m", "zeroshot_news", "experiments"], root, env).splitlines()
+    row = next(line for line in compact if "model.backend=nli" in line)
+    assert f"model.name_or_path={tiny_nli}" in row and len(compact[0].split("|")) - 2 <= 60
     # The workspace now holds the experiment's outputs: the NLI scores differ.
     assert (root / "data" / "predictions" / "topics.parquet").read_bytes() != first_topics
 
