@@ -75,6 +75,7 @@ def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
     # it. train_nli, train_stance and benchmark need data this tiny copy does not carry: drop them.
     shutil.copytree(tiny_nli, root / "models" / "nli-minilm")
     shutil.copytree(tiny_nli, root / "models" / "stance-minilm")  # a dep of stance (stance=trained); not loaded
+    shutil.copy(REPO / "models" / "topic_head_shipped.json", root / "models")  # another encoder's: not used
     pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
     for stage in ("train_nli", "train_stance", "benchmark"):
         del pipeline["stages"][stage]
@@ -200,6 +201,9 @@ def test_repro_on_an_own_corpus_without_gold(repo_copy):
     for stage in ("ingest", "clean", "topic", "stance", "evaluate"):
         assert f"Running stage '{stage}'" in out
     assert "no dev-gold item is in this corpus" in out
+    # Two articles are too few to self-train on, and the shipped head was fitted with another encoder.
+    self_train = json.loads((root / "reports" / "stages" / "self_train.json").read_text())
+    assert self_train["fallback"] == "zero_shot" and self_train["pool_articles"] == 2
     metrics = json.loads((root / "metrics" / "evaluation.json").read_text())
     report = json.loads((root / "reports" / "evaluation.json").read_text())
     assert report["dev_gold"] == {"skipped": "no gold item is in the corpus"}

@@ -228,9 +228,10 @@ def test_labels_from_is_checked():
         default_config("self_train.labels_from=human")
 
 
-def test_a_small_pool_falls_back_to_zero_shot(monkeypatch):
-    """Under self_train.min_pool_passages the stage writes the zero-shot marker with its reason
-    (a head on a few pseudo-positives gave no article any topic); at or over it, a head."""
+def test_a_small_pool_falls_back_to_the_shipped_head_or_zero_shot(monkeypatch, tmp_path):
+    """Under self_train.min_pool_passages the stage writes the shipped head when it fits the
+    taxonomy and encoder, else the zero-shot marker, with the reason either way (a head on a
+    few pseudo-positives gave no article any topic); at or over it, a head of its own."""
     import zeroshot_news.zeroshot.self_train as self_train
 
     monkeypatch.setattr(self_train, "build_encoder", lambda *a, **k: BagOfWordsEncoder())
@@ -238,12 +239,25 @@ def test_a_small_pool_falls_back_to_zero_shot(monkeypatch):
     overrides = [o for o in _synthetic_overrides() if "min_pool_passages" not in o]
     small = default_config(*overrides, "self_train.min_pool_passages=61")
     assert train_head(articles, BagOfWordsEncoder(), small, progress=False) == 60
-    data, report = self_train.fit_topic_head(articles, small)
+    data, report = self_train.fit_topic_head(articles, small)  # no shipped head
     assert data["kind"] == "zero_shot" and "60 passages" in data["info"]["reason"]
     assert report["fallback"] == "zero_shot" and report["rounds"] == 0
+
     enough = default_config(*overrides, "self_train.min_pool_passages=60")
-    data, report = self_train.fit_topic_head(articles, enough)
-    assert TopicHead.from_dict(data).labels == ("military",) and "fallback" not in report
+    own, report = self_train.fit_topic_head(articles, enough)
+    assert TopicHead.from_dict(own).labels == ("military",) and "fallback" not in report
+
+    shipped = tmp_path / "shipped.json"
+    shipped.write_text(dump_head(own))
+    data, report = self_train.fit_topic_head(articles, small, shipped)
+    head = TopicHead.from_dict(data)
+    assert report["fallback"] == "shipped_head" and "60 passages" in head.info["fallback"]
+    assert np.array_equal(head.coef, TopicHead.from_dict(own).coef)
+    wider = default_config(*[o for o in overrides if not o.startswith("+taxonomy.labels")],
+                           "+taxonomy.labels={military: {threshold: 0.5, descriptions: [troops]},"
+                           " sport: {threshold: 0.5, descriptions: [football]}}", "self_train.min_pool_passages=61")
+    data, report = self_train.fit_topic_head(articles, wider, shipped)  # a label the shipped head lacks
+    assert data["kind"] == "zero_shot" and "covers ['military']" in data["info"]["reason"]
 
 
 def test_min_pool_passages_is_checked():

@@ -14,6 +14,7 @@ head, fitted on the dev gold's ``tune`` half (:func:`train_few_shot_head`; the s
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,14 @@ from zeroshot_news.config import Config
 from zeroshot_news.corpus.gold import matched_gold, tune_half
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.zeroshot.scoring import split_articles
-from zeroshot_news.zeroshot.topic_head import TopicHead, contrast, fit_head, fit_head_on_labels, zero_shot_marker
+from zeroshot_news.zeroshot.topic_head import (
+    TopicHead,
+    contrast,
+    fit_head,
+    fit_head_on_labels,
+    read_head,
+    zero_shot_marker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +116,13 @@ def tune_half_of(articles: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return tune_half(matched_gold(cfg.evaluation.gold_path, articles), cfg.evaluation.seed)
 
 
-def fit_topic_head(articles: pd.DataFrame | None, cfg: Config) -> tuple[dict[str, Any], dict[str, Any]]:
+def fit_topic_head(articles: pd.DataFrame | None, cfg: Config, shipped_head: Path | str | None = None
+                   ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the head file's content, the report): the label-free head, the few-shot head
     (``labels_from: gold``), or the zero-shot marker when the config uses no head
-    (``articles`` is then not read and may be None)."""
+    (``articles`` is then not read and may be None). A pool under
+    ``self_train.min_pool_passages`` gets ``shipped_head`` (the head fitted on the bundled
+    corpus) when it covers the taxonomy's labels with this encoder, else zero-shot."""
     report: dict[str, Any] = {"rounds": cfg.self_train.rounds, "labels_from": cfg.self_train.labels_from}
     if not cfg.uses_topic_head:
         why = "self_train.rounds is 0" if cfg.self_train.rounds == 0 else f"model.backend is {cfg.model.backend}"
@@ -124,11 +135,30 @@ def fit_topic_head(articles: pd.DataFrame | None, cfg: Config) -> tuple[dict[str
     else:
         head = train_head(articles[["doc_id", "title", "body"]], encoder, cfg)
         if isinstance(head, int):
-            why = (f"the pool has {head} passages ({len(articles)} articles), under self_train.min_pool_passages "
-                   f"= {cfg.self_train.min_pool_passages}: too few to self-train on")
-            log.warning("self_train: %s; the topic stage scores calibrated zero-shot (set "
-                        "self_train.min_pool_passages=0 to fit a head anyway)", why)
-            report.update(rounds=0, pool_passages=head, pool_articles=len(articles), fallback="zero_shot")
-            return zero_shot_marker({"reason": why}), report
+            return small_pool_fallback(head, len(articles), cfg, encoder.encoder_fingerprint, shipped_head, report)
     report.update(head.info)
     return head.to_dict(), report
+
+
+def small_pool_fallback(passages: int, articles: int, cfg: Config, fingerprint: str,
+                        shipped_head: Path | str | None, report: dict[str, Any]
+                        ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The shipped head when it fits this taxonomy and encoder (it beat zero-shot on both golds'
+    tune halves, items from other sources included), else the zero-shot marker; why, logged."""
+    why = (f"the pool has {passages} passages ({articles} articles), under self_train.min_pool_passages "
+           f"= {cfg.self_train.min_pool_passages}: too few to self-train on")
+    report.update(pool_passages=passages, pool_articles=articles)
+    labels = tuple(lab.name for lab in cfg.taxonomy.labels)
+    shipped = read_head(shipped_head) if shipped_head is not None and Path(shipped_head).is_file() else None
+    if shipped is not None and shipped.labels == labels and shipped.encoder == fingerprint:
+        log.warning("self_train: %s; the shipped head %s is used (set self_train.min_pool_passages=0 to fit "
+                    "one anyway)", why, shipped_head)
+        report.update(fallback="shipped_head")
+        return {**shipped.to_dict(), "info": {**shipped.info, "fallback": why}}, report
+    unfit = ("no shipped head" if shipped is None else
+             f"the shipped head covers {list(shipped.labels)}" if shipped.labels != labels
+             else "the shipped head was fitted with another encoder")
+    log.warning("self_train: %s, and %s; the topic stage scores calibrated zero-shot (set "
+                "self_train.min_pool_passages=0 to fit a head anyway)", why, unfit)
+    report.update(rounds=0, fallback="zero_shot")
+    return zero_shot_marker({"reason": f"{why}; {unfit}"}), report
