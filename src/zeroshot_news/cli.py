@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                      "stage: fine-tune the stance cross-encoder on VAST train"),
     "classify": ("zeroshot_news.apps.classify:main", "ingest -> clean -> topic -> stance on any articles, to JSONL"),
     "report": ("zeroshot_news.apps.report:main", "execute the notebooks in notebooks/ headless on a run's outputs"),
+    "report_stage": ("zeroshot_news.stages.report:main", "stage: the notebooks on the pipeline's outputs (dvc.yaml)"),
     "annotate": ("zeroshot_news.apps.annotate:main", "gold for a new label: Label Studio export / import"),
     "experiments": ("zeroshot_news.apps.experiments:main",
                     "each DVC experiment's changed params beside the headline metrics"),

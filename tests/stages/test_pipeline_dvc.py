@@ -46,7 +46,7 @@ def _sh(cmd: list[str], cwd: Path, env: dict[str, str]) -> str:
 def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
     root = tmp_path / "repo"
     root.mkdir()
-    for item in ("dvc.yaml", "conf", "src"):
+    for item in ("dvc.yaml", "conf", "src", "notebooks"):
         src = REPO / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
     raw = root / "data" / "raw" / "tiny"
@@ -79,6 +79,9 @@ def repo_copy(tmp_path, tiny_encoder, tiny_nli, seed_text):
     pipeline = yaml.safe_load((root / "dvc.yaml").read_text())
     for stage in ("train_nli", "train_stance", "benchmark"):
         del pipeline["stages"][stage]
+    # The report reads the benchmark reports and perf/ results when there are some.
+    report = pipeline["stages"]["report"]
+    report["deps"] = [d for d in report["deps"] if not d.startswith(("reports/benchmark", "perf/"))]
     pipeline["plots"] = [p for p in pipeline["plots"] if "plots/eval" in str(p)]
     pipeline["metrics"] = [m for m in pipeline["metrics"] if "benchmark" not in m]
     (root / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
@@ -117,8 +120,10 @@ def _leaves(tree, prefix: str = "") -> list[str]:
 def test_repro_noop_param_scoping_and_exp_run(repo_copy):
     root, env, tiny_nli = repo_copy
     out = _sh(["dvc", "repro"], root, env)
-    for stage in ("ingest", "clean", "topic", "stance", "evaluate"):
+    for stage in ("ingest", "clean", "topic", "stance", "evaluate", "report"):
         assert f"Running stage '{stage}'" in out
+    page = (root / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "made by the DVC stage" in page and "-dirty" not in page  # stamped by params and version, not commit
     evaluation = json.loads((root / "reports" / "evaluation.json").read_text())
     assert evaluation["gold"] == {"path": "data/gold/gold.csv", "matched": 2, "missing": {"empty": 1}}
     assert (root / "plots" / "eval" / "confusion" / "topic_military.csv").exists()
@@ -156,8 +161,8 @@ def test_repro_noop_param_scoping_and_exp_run(repo_copy):
     params["stance"]["targets"]["taliban"]["aliases"].append("Islamic Emirate")  # keyed by name
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     status = _sh(["dvc", "status", "--json"], root, env)
-    # stance_gold runs the stance config on its own gold
-    assert set(json.loads(status)) == {"stance", "stance_gold", "evaluate"}
+    # stance_gold runs the stance config on its own gold; the report reads params.yaml whole
+    assert set(json.loads(status)) == {"stance", "stance_gold", "evaluate", "report"}
     _sh(["git", "checkout", "params.yaml"], root, env)
 
     _sh(["git", "add", "-A"], root, env)

@@ -72,7 +72,7 @@ def _changed_paths(root: Path) -> list[str] | None:
     return paths
 
 
-def provenance(root: Path, exclude: Iterable[Path] = ()) -> dict[str, Any]:
+def provenance(root: Path, exclude: Iterable[Path] = (), git: bool = True) -> dict[str, Any]:
     """Where a run's report comes from: commit, dirty, date, params digest, corpus.
 
     ``commit``: the short hash of HEAD of the checkout holding ``root``; ``dirty``: whether a
@@ -80,7 +80,9 @@ def provenance(root: Path, exclude: Iterable[Path] = ()) -> dict[str, Any]:
     outputs, which a report run rewrites) aside; ``date``: the commit's date (``git log -1
     --format=%cI``), so that the stamp does not change between reruns; ``params``: the first
     12 hex digits of the sha256 of ``root/params.yaml``; ``corpus``: its ``corpus.name``.
-    Outside a git checkout commit and date are ``–``."""
+    Outside a git checkout commit and date are ``–``. ``git=False`` (the DVC ``report``
+    stage): no commit, dirty flag or date, the package version instead: a committed DVC
+    output must come out the same on a fresh clone's rerun, whose commit is another."""
     root = Path(root).resolve()
     params_file = root / "params.yaml"
     digest, corpus = NA, NA
@@ -94,6 +96,10 @@ def provenance(root: Path, exclude: Iterable[Path] = ()) -> dict[str, Any]:
         except Exception:  # a broken params.yaml still gets a digest
             corpus = NA
     stamp: dict[str, Any] = {"commit": NA, "dirty": False, "date": NA, "params": digest, "corpus": corpus}
+    if not git:
+        from zeroshot_news import __version__
+
+        return {**stamp, "stage": "report", "version": __version__}
     commit = _git(root, "rev-parse", "--short", "HEAD")
     top = _git(root, "rev-parse", "--show-toplevel")
     if commit is None or top is None:
@@ -109,14 +115,17 @@ def provenance(root: Path, exclude: Iterable[Path] = ()) -> dict[str, Any]:
 def stamp_markdown(stamp: dict[str, Any]) -> str:
     """The stamp as a small markdown table."""
     commit, date = stamp.get("commit", NA), stamp.get("date", NA)
-    if commit == NA:
+    if stamp.get("stage"):
+        commit = "the one that holds this file (made by the DVC stage `report`: `git log reports/index.html`)"
+        date = f"{NA} (a DVC output carries no date; zeroshot-news {stamp.get('version', NA)})"
+    elif commit == NA:
         commit = f"{NA} (not a git checkout)"
     else:
         commit = f"`{commit}-dirty` (uncommitted changes)" if stamp.get("dirty") else f"`{commit}`"
     rows = [("commit", commit),
             ("params.yaml digest", f"`{stamp.get('params', NA)}` (sha256, first 12)" if stamp.get("params", NA) != NA
              else f"{NA} (no params.yaml)"),
-            ("date", date if date == NA else f"{date} (the commit's)"),
+            ("date", date if date == NA or stamp.get("stage") else f"{date} (the commit's)"),
             ("corpus", str(stamp.get("corpus", NA)).replace("|", "\\|"))]
     return "\n".join(["| provenance | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]) + "\n"
 
@@ -228,6 +237,32 @@ def notebooks(folder: Path) -> list[Path]:
     return sorted(folder.glob(NOTEBOOK_GLOB))
 
 
+def write_report(paths: list[Path], root: Path, output_dir: Path | None, html: Path | None, timeout: int = 600,
+                 git_stamp: bool = True) -> None:
+    """Execute ``paths`` on the run in ``root``; save the executed notebooks in ``output_dir``
+    and one offline page at ``html`` (either may be None). Fails on any cell error."""
+    outputs = {path: output_dir / path.with_suffix(".ipynb").name if output_dir else None for path in paths}
+    # The report's own outputs do not make the tree dirty: a rerun stamps the same.
+    stamp = provenance(root, exclude=[p for p in [*outputs.values(), html] if p is not None], git=git_stamp)
+    log.info("report: commit %s%s, params %s, corpus %s", stamp["commit"], "-dirty" if stamp["dirty"] else "",
+             stamp["params"], stamp["corpus"])
+    executed = []
+    for path in paths:
+        nb = execute(path, root, timeout=timeout, output=outputs[path], stamp=stamp)
+        missing = [i for i, has_png in figure_cells(nb) if not has_png]
+        if missing:
+            log.warning("%s: figure cells %s produced no image", path.name, missing)
+        executed.append((path.stem, nb))
+        log.info("ok %s (%d figures)", path.name, sum(has for _, has in figure_cells(nb)))
+    if html:
+        from zeroshot_news.io import atomic_path
+
+        html.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(html) as tmp:
+            tmp.write_text(html_report(executed, stamp=stamp), encoding="utf-8")
+        log.info("report: %s", html)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -238,27 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--timeout", type=int, default=600, help="seconds per cell (default: 600)")
     ap.add_argument("names", nargs="*", type=Path, help="notebook files (default: every numbered one in --notebooks)")
     args = ap.parse_args(argv)
-    paths = args.names or notebooks(args.notebooks)
-    outputs = {path: args.output_dir / path.with_suffix(".ipynb").name if args.output_dir else None for path in paths}
-    # The report's own outputs do not make the tree dirty: a rerun stamps the same.
-    stamp = provenance(args.root, exclude=[p for p in [*outputs.values(), args.html] if p is not None])
-    log.info("report: commit %s%s, params %s, corpus %s", stamp["commit"], "-dirty" if stamp["dirty"] else "",
-             stamp["params"], stamp["corpus"])
-    executed = []
-    for path in paths:
-        nb = execute(path, args.root, timeout=args.timeout, output=outputs[path], stamp=stamp)
-        missing = [i for i, has_png in figure_cells(nb) if not has_png]
-        if missing:
-            log.warning("%s: figure cells %s produced no image", path.name, missing)
-        executed.append((path.stem, nb))
-        log.info("ok %s (%d figures)", path.name, sum(has for _, has in figure_cells(nb)))
-    if args.html:
-        from zeroshot_news.io import atomic_path
-
-        args.html.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(args.html) as tmp:
-            tmp.write_text(html_report(executed, stamp=stamp), encoding="utf-8")
-        log.info("report: %s", args.html)
+    write_report(args.names or notebooks(args.notebooks), args.root, args.output_dir, args.html, args.timeout)
 
 
 # ---------------------------------------------------------------------------
