@@ -91,7 +91,7 @@ def _broken(composed, path, value):
     (("topic", "passage_aggregate"), KeyError, r"topic\.passage_aggregate: missing required key"),
     (("model", "calibration_scale"), KeyError, r"model\.calibration_scale: required by the embedding backend"),
     (("model", "calibration_center"), None, r"model\.calibration_center: required by the embedding backend"),
-    (("model", "precision"), "int8", r"model\.precision: the embedding backend runs fp32 only"),
+    (("model", "precision"), "bf16", r"model\.precision: the embedding backend runs fp32 or int8"),
 ])
 def test_bad_values_fail_naming_the_key(composed, path, value, message):
     with pytest.raises(ConfigError, match=message):

@@ -74,9 +74,22 @@ def test_an_exported_encoder_starts_without_torch_or_transformers(tiny_encoder, 
     assert out.strip().endswith("[]"), out
 
 
-@pytest.mark.parametrize("bad", ["int8", "bf16"])
-def test_embedding_precision_is_fp32_only(bad):
+def test_embedding_precision_is_fp32_or_onnx_int8():
     from zeroshot_news.config import ConfigError
 
-    with pytest.raises(ConfigError, match="fp32 only"):
-        model_config("embedding", "x", precision=bad)
+    with pytest.raises(ConfigError, match="fp32 or int8"):
+        model_config("embedding", "x", precision="bf16")
+    with pytest.raises(ConfigError, match="int8 vectors come from ONNX Runtime"):
+        model_config("embedding", "x", precision="int8", runtime="torch")
+    model_config("embedding", "x", precision="int8", runtime="onnx")
+
+
+def test_int8_vectors_are_close_to_fp32_and_keyed_apart(tiny_encoder, tmp_path):
+    fp32 = build_encoder(_cfg(tiny_encoder, tmp_path, runtime="onnx"), progress=False)
+    int8 = build_encoder(_cfg(tiny_encoder, tmp_path, runtime="onnx", precision="int8"), progress=False)
+    a, b = fp32.embed(TEXTS), int8.embed(TEXTS)
+    assert not np.array_equal(a, b)  # quantised for real
+    assert (a * b).sum(1).min() > 0.9  # unit vectors: cosine
+    # Cached vectors are keyed apart; a topic head (fitted on the weights) serves both.
+    assert int8.fingerprint != fp32.fingerprint and int8.encoder_fingerprint == fp32.encoder_fingerprint
+    assert sorted(p.name.rsplit("-", 1)[1] for p in tmp_path.iterdir()) == ["fp32", "int8"]

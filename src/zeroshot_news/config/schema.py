@@ -200,8 +200,9 @@ class ModelConfig:
     # for the embedding backend no torch/transformers import at start-up). auto: onnx when
     # the device is the CPU, torch (bf16 autocast for cross-encoders) on a GPU.
     runtime: Literal["torch", "onnx", "auto"] | None = None
-    # fp32 is exact. int8 (dynamic quantisation) and bf16 (torch CPU autocast) are
-    # measured opt-in modes of the cross-encoders that move scores; see perf/README.md.
+    # fp32 is exact. int8 (dynamic quantisation; the embedding backend: ONNX Runtime only)
+    # and bf16 (torch CPU autocast, cross-encoders) are measured opt-in modes that move
+    # scores; see perf/README.md.
     precision: Literal["fp32", "int8", "bf16"] | None = None
     export_dir: str | None = None
 
@@ -218,8 +219,10 @@ class ModelConfig:
         for name in other:
             if getattr(self, name) is not None:
                 raise ConfigError(f"{key}.{name}: not an option of the {self.backend} backend (remove it)")
-        if self.backend == "embedding" and self.precision != "fp32":
-            raise ConfigError(f"{key}.precision: the embedding backend runs fp32 only")
+        if self.backend == "embedding" and self.precision == "bf16":
+            raise ConfigError(f"{key}.precision: the embedding backend runs fp32 or int8 (ONNX Runtime)")
+        if self.backend == "embedding" and self.precision == "int8" and self.runtime == "torch":
+            raise ConfigError(f"{key}.precision: int8 vectors come from ONNX Runtime (runtime=onnx or auto on the CPU)")
         if self.runtime == "onnx" and self.device not in ("auto", "cpu"):
             raise ConfigError(f"{key}.runtime: onnx runs on the CPU; use device=cpu/auto, or runtime=torch on GPU")
         if self.runtime in ("onnx", "auto") and self.precision == "bf16":

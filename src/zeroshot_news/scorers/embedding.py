@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from zeroshot_news.config import ModelConfig
+from zeroshot_news.config import ConfigError, ModelConfig
 from zeroshot_news.scorers.base import (
     TokenizerMixin,
     length_sorted_batches,
@@ -79,6 +79,9 @@ class EmbeddingScorer(TokenizerMixin):
         self._cache: dict[str, np.ndarray] = {}
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self.runtime = choose_runtime(cfg)
+        if cfg.precision == "int8" and self.runtime != "onnx":
+            raise ConfigError("model.precision=int8: int8 vectors come from ONNX Runtime, and this run "
+                              "resolved model.runtime to torch (a GPU); use precision=fp32 there")
         if self.runtime == "onnx":
             resolved = self._load_onnx(cfg, progress)
         else:
@@ -86,7 +89,9 @@ class EmbeddingScorer(TokenizerMixin):
 
             resolved = self._load(cfg, AutoModel, progress, unused=UNUSED_WEIGHTS)
         # What a topic head was fitted on: the weights and the calibration, whatever runs them
-        # (ONNX Runtime's fp32 vectors equal torch's to ~1e-6, tested).
+        # (ONNX Runtime's fp32 vectors equal torch's to ~1e-6, tested). int8 vectors (cosine
+        # ~0.99 to fp32) keep the key: quantising an encoder keeps its head, as a deployment
+        # does; both pairings are measured (docs/research/performance.md).
         self.encoder_fingerprint = model_fingerprint(
             cfg, resolved, f"cal={cfg.calibration_center},{cfg.calibration_scale}"
         )
@@ -118,7 +123,7 @@ class EmbeddingScorer(TokenizerMixin):
 
             return load_weights(resolved, AutoModel, unused=UNUSED_WEIGHTS).eval()
 
-        folder = exported_graph(torch_model, cfg.export_dir, weights, "fp32", names, output="last_hidden_state")
+        folder = exported_graph(torch_model, cfg.export_dir, weights, cfg.precision, names, output="last_hidden_state")
         self._export_digest = export_digest(folder)
         self.onnx = OnnxLogits(folder, names)
         return resolved
