@@ -86,6 +86,8 @@ def _broken(composed, path, value):
     (("stance", "none_rule"), "sometimes", r"stance\.none_rule"),
     (("stance", "templates"), {"favor": ["{}"]}, r"stance\.templates"),
     (("stance", "restrict_to_topics"), ["sport"], r"stance\.restrict_to_topics"),
+    (("stance", "favor_lead"), 1.5, r"stance\.favor_lead: must be in \[0, 1\]"),
+    (("stance", "against_lead"), KeyError, r"stance\.against_lead: missing required key"),
     (("cleaning", "near_duplicates", "threshold"), 1.5, r"cleaning\.near_duplicates\.threshold"),
     (("corpus", "sources"), [], r"corpus\.sources"),
     (("topic", "passage_aggregate"), KeyError, r"topic\.passage_aggregate: missing required key"),

@@ -15,16 +15,20 @@ NONE = "none"  # not discussed: decided by a relevance / mention rule, never by 
 STANCE_LABELS = (*STANCE_CLASSES, NONE)  # what a stance output and the gold may say
 
 
-def margin_decision(scores: np.ndarray, neutral_margin: float, weak: np.ndarray | None = None) -> np.ndarray:
+def margin_decision(scores: np.ndarray, neutral_margin: float, weak: np.ndarray | None = None,
+                    lead: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
     """Index per row of ``scores`` ([n, 3]: side, other side, neutral): the argmax, except that
-    a winning side closer than ``neutral_margin`` to the other side, or flagged in ``weak``,
-    becomes neutral (2)."""
+    a winning side closer than ``neutral_margin`` to the other side, flagged in ``weak``, or
+    leading neutral by less than its ``lead`` (one per side), becomes neutral (2)."""
     scores = np.atleast_2d(np.asarray(scores, dtype=float))
     best = np.argmax(scores, axis=1)
     side = best != 2
     close = np.abs(scores[:, 0] - scores[:, 1]) < neutral_margin
     if weak is not None:
         close = close | np.asarray(weak, dtype=bool)
+    if any(lead):
+        winner = scores[np.arange(len(scores)), np.minimum(best, 1)]
+        close = close | (winner - scores[:, 2] < np.asarray(lead, dtype=float)[np.minimum(best, 1)])
     return np.where(side & close, 2, best)
 
 

@@ -206,3 +206,20 @@ def test_every_decision_carries_its_margin_and_low_margins_are_flagged():
     r = classify_stance(_russia_doc(body), SIDE_WORDS, strict, NO_OVERLAP, progress=False).stance.set_index(
         "target").loc["russia"]
     assert r["uncertain"]
+
+
+def test_a_side_call_needs_its_lead_over_neutral():
+    # Mean of the sentences' scores: favor leads neutral by about 0.36 (praised / praised and visited).
+    def label(body: str, **lead) -> str:
+        cfg = _cfg(none_rule="alias", unit="sentence", **lead)
+        return classify_stance(_russia_doc(body), SIDE_WORDS, cfg, NO_OVERLAP, progress=False).stance.set_index(
+            "target").loc["russia", "label"]
+
+    mixed = "The Kremlin was praised. The Kremlin was praised and visited."
+    assert label(mixed, favor_lead=0.0) == "favor"
+    assert label(mixed, favor_lead=0.25) == "favor"
+    assert label(mixed, favor_lead=0.5) == "neutral"  # neutral, not the other side
+    assert label("The Kremlin was praised.", favor_lead=0.5) == "favor"  # a clear call passes
+    against = "The Kremlin was brutal. The Kremlin was brutal and visited."
+    assert label(against, favor_lead=0.5) == "against"  # the favor lead leaves against alone
+    assert label(against, against_lead=0.5) == "neutral"

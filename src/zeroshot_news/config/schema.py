@@ -264,6 +264,10 @@ class StanceConfig:
     passage_aggregate: Literal["max", "mean", "topk_mean", "vote"]
     top_k: int
     neutral_margin: float
+    # A favor (against) call needs its class score to lead neutral's by at least this much,
+    # or the decision is neutral: hard news rarely takes a side (guidelines §2).
+    favor_lead: float
+    against_lead: float
     # What a stance decision reads: model-sized passages that mention the target, or single
     # sentences that mention it (``sentence``: a side is taken where the target is named).
     unit: Literal["passage", "sentence"]
@@ -309,6 +313,8 @@ class StanceConfig:
             raise ConfigError(f"{key}.uncertain_labels: {bad} are not favor / against / neutral")
         _check_unit(self.attribution_weight, f"{key}.attribution_weight")
         _check_unit(self.neutral_margin, f"{key}.neutral_margin")
+        _check_unit(self.favor_lead, f"{key}.favor_lead")
+        _check_unit(self.against_lead, f"{key}.against_lead")
         if self.top_k < 1:
             raise ConfigError(f"{key}.top_k: must be >= 1")
         if self.model is not None:

@@ -226,16 +226,16 @@ def decide_article(per_unit: np.ndarray, weights: np.ndarray, cfg: StanceConfig)
         article = per_unit.mean(axis=0)
         return np.round(article / article.sum(), SCORE_DECIMALS), "neutral"
     units, w = per_unit[live], weights[live]
-    how = cfg.passage_aggregate
+    how, lead = cfg.passage_aggregate, (cfg.favor_lead, cfg.against_lead)
     if how == "vote":
         article = (units * w[:, None]).sum(axis=0) / w.sum()
-        votes = margin_decision(units, cfg.neutral_margin)
+        votes = margin_decision(units, cfg.neutral_margin, lead=lead)
         favor, against = float(w[votes == 0].sum()), float(w[votes == 1].sum())
         label = "favor" if favor > against else "against" if against > favor else "neutral"
         return np.round(article / article.sum(), SCORE_DECIMALS), label
     article = (units * w[:, None]).sum(axis=0) / w.sum() if how == "mean" else aggregate(units, how, cfg.top_k)
     article = np.round(article / article.sum(), SCORE_DECIMALS)
-    return article, CLASSES[int(margin_decision(article, cfg.neutral_margin)[0])]
+    return article, CLASSES[int(margin_decision(article, cfg.neutral_margin, lead=lead)[0])]
 
 
 def _row(doc_id, target, label, scores, relevance, n_passages, n_mentions, detail, cfg) -> dict[str, Any]:
