@@ -20,7 +20,9 @@ for variant in default trained; do
       --report "$d/stance_report.json" --params "$d/params.yaml"
   $PY -m zeroshot_news evaluate --topics "$top" --stance "$d/stance.parquet" --articles "$art" \
       --removed "$rem" --quarantine "$qua" --sentences "$sen" --metrics "$d/headline.json" \
-      --details "$d/evaluation.json" --plots-dir "$d/plots" --crowd-out "$d/crowd_stance.parquet" --params "$d/params.yaml"
+      --details "$d/evaluation.json" --plots-dir "$d/plots" --crowd-out "$d/crowd_stance.parquet" --params "$d/params.yaml" \
+    --stance-gold data/gold/stance_gold.csv --stance-gold-predictions data/predictions/stance_gold.parquet \
+    --short-gold data/gold/short_gold.csv --short-gold-predictions data/predictions/topic_short.parquet
 done
 # VAST test with the trained model (zero-shot topics reported as macro_f1_zero_shot).
 d="$OUT/vast_trained"; mkdir -p "$d"

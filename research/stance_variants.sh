@@ -5,7 +5,8 @@
 #   e.g. research/stance_variants.sh /tmp/sv 'alias:' 'and_0.5:stance.none_rule=alias_and_relevance'
 # Overrides are split like a shell command line (shlex), so a value with spaces is quoted:
 #   'desc:stance.targets.taliban.description="the Taliban movement"'
-# Inputs are this checkout's pipeline outputs (run `dvc repro topic` first).
+# Inputs are this checkout's pipeline outputs (run `dvc repro topic stance_gold topic_short` first);
+# the stance-gold and short-gold sections of each variant's evaluation are the pipeline's, not the variant's.
 set -euo pipefail
 OUT=${1:?usage: research/stance_variants.sh OUT_DIR 'NAME:OVERRIDES' ...}; shift
 PY=${PYTHON:-python}
@@ -21,7 +22,9 @@ for spec in "$@"; do
       --articles data/processed/articles.parquet --removed data/processed/removed.parquet \
       --quarantine data/interim/quarantine.parquet --sentences data/interim/sentences.parquet \
       --metrics "$d/headline.json" --details "$d/evaluation.json" --plots-dir "$d/plots" \
-      --crowd-out "$d/crowd_stance.parquet" --params "$d/params.yaml"
+      --crowd-out "$d/crowd_stance.parquet" --params "$d/params.yaml" \
+      --stance-gold data/gold/stance_gold.csv --stance-gold-predictions data/predictions/stance_gold.parquet \
+      --short-gold data/gold/short_gold.csv --short-gold-predictions data/predictions/topic_short.parquet
 done
 $PY - "$OUT" "$@" <<'PY'
 import json, sys

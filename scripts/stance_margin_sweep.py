@@ -49,6 +49,11 @@ def main(stance_path: str, params: str, inputs: str, out_dir: str) -> None:
                         "--sentences", str(inp / "sentences.parquet"),
                         "--metrics", str(d / "headline.json"), "--details", str(d / "evaluation.json"),
                         "--plots-dir", str(d / "plots"), "--crowd-out", str(d / "crowd.parquet"),
+                        # the dev gold is what is read; the gold-set sections are the pipeline's
+                        "--stance-gold", "data/gold/stance_gold.csv",
+                        "--stance-gold-predictions", "data/predictions/stance_gold.parquet",
+                        "--short-gold", "data/gold/short_gold.csv",
+                        "--short-gold-predictions", "data/predictions/topic_short.parquet",
                         "--params", params], check=True)
         m = json.loads((d / "evaluation.json").read_text())["stance"]
         row = {"margin": margin}
