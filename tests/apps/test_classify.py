@@ -80,6 +80,20 @@ def test_classify_jsonl_and_csv(tmp_path, tiny_overrides, seed_text):
     assert [r.get("short") for r in records] == [False, True]
 
 
+def test_classify_one_native_file_as_its_folder_would(seed_folder, tmp_path, tiny_overrides, capsys):
+    one, folder = tmp_path / "one.jsonl", tmp_path / "folder.jsonl"
+    seed = next(seed_folder.glob("*.txt"))
+    assert _run(["classify", str(seed), "-o", str(one), *tiny_overrides]) == 0
+    assert _run(["classify", str(seed_folder), "-o", str(folder), *tiny_overrides]) == 0
+    got, want = _read(one), _read(folder)
+    assert len(got) == 1
+    assert {k: v for k, v in got[0].items() if k != "path"} == {k: v for k, v in want[0].items() if k != "path"}
+    pdf = tmp_path / "article.pdf"
+    pdf.write_bytes(b"%PDF")
+    assert _run(["classify", str(pdf), "-o", str(tmp_path / "x.jsonl"), *tiny_overrides]) != 0
+    assert "native-format .txt file" in capsys.readouterr().err
+
+
 def test_classify_is_deterministic(seed_folder, tmp_path, tiny_overrides):
     outs = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
     for out in outs:

@@ -93,7 +93,10 @@ def input_source(path: Path) -> SourceConfig:
         return SourceConfig(name="input", format="native", path=str(path))
     if path.suffix.lower() in (".csv", ".jsonl", ".ndjson"):
         return SourceConfig(name="input", format="table", path=str(path), columns=ColumnMapping())
-    raise ConfigError(f"INPUT: expected a folder, .csv or .jsonl file, got {path.name!r}")
+    if path.suffix.lower() == ".txt":  # one article in the native format
+        return SourceConfig(name="input", format="native", path=str(path))
+    raise ConfigError(f"INPUT: expected a folder, a native-format .txt file, or a .csv / .jsonl file, "
+                      f"got {path.name!r}")
 
 
 # ---------------------------------------------------------------------------
@@ -906,7 +909,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Classify a folder of native-format articles or a .csv/.jsonl file.",
         epilog="Overrides use Hydra syntax, e.g. model=nli taxonomy=security stance.none_rule=relevance",
     )
-    ap.add_argument("input", type=Path, help="folder of native-format .txt files, or a .csv / .jsonl file")
+    ap.add_argument("input", type=Path,
+                    help="folder of native-format .txt files, one such .txt file, or a .csv / .jsonl file")
     ap.add_argument("--output", "-o", type=Path, required=True,
                     help="output file, format by extension: .jsonl (nested), .json (one array), .csv or .parquet "
                          "(flat columns); - writes JSON Lines to stdout as chunks finish")
