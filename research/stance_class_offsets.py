@@ -24,6 +24,7 @@ import pandas as pd
 sys.path.insert(0, "research")
 from stance_gold_variants import predict
 
+from zeroshot_news.decisions import margin_decision
 from zeroshot_news.evaluation.stance_gold import stance_gold_metrics
 
 GRID = (0.0, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 1.0)  # 1.0: the class is never predicted
@@ -42,14 +43,14 @@ def redecide(pred: pd.DataFrame, favor_offset: float, against_offset: float) -> 
 
 
 def side_margin_redecide(pred: pd.DataFrame, favor_margin: float, against_margin: float) -> pd.DataFrame:
-    """The side-over-neutral rule: the larger side is kept only when it beats neutral by its
-    class's margin; otherwise the row is neutral (the other side is not promoted)."""
+    """The side-over-neutral rule (``margin_decision``'s ``lead``, what ``stance.favor_lead`` /
+    ``against_lead`` apply): a side call stays only when it beats neutral by its class's
+    margin; otherwise the row is neutral (the other side is not promoted)."""
     out = pred.copy()
     side = out["label"].isin(["favor", "against"])
-    s = out.loc[side]
-    margin = np.where(s["label"] == "favor", favor_margin, against_margin)
-    lead = np.where(s["label"] == "favor", s["favor"], s["against"]) - s["neutral"]
-    out.loc[side, "label"] = np.where(lead >= margin, s["label"], "neutral")
+    scores = out.loc[side, ["favor", "against", "neutral"]].to_numpy(float)
+    decided = margin_decision(scores, 0.0, lead=(favor_margin, against_margin))
+    out.loc[side, "label"] = np.array(["favor", "against", "neutral"])[decided]
     return out
 
 
@@ -62,7 +63,8 @@ def main() -> None:
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
     gold = pd.read_csv("data/gold/stance_gold.csv", dtype=str, keep_default_na=False)
-    pred, tuned, cfg = predict(args.overrides)
+    # Re-decided from the rule without leads (the default before this study chose them).
+    pred, tuned, cfg = predict(["stance.favor_lead=0", "stance.against_lead=0", *args.overrides])
     pred = pred.rename(columns={"doc_id": "item_id"})
     evaluation = replace(cfg.evaluation, bootstrap_samples=200)
     pairs = [tuple(args.report_test)] if args.report_test else [(f, a) for f in GRID for a in GRID]
