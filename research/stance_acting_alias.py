@@ -59,7 +59,9 @@ def main() -> None:
     acting = {n: [acting_pattern(a) for a in t.aliases if a not in t.roles] for n, t in targets.items()}
     about = pd.Series([any(p.search(text[i]) for p in roles[t] + acting[t]) if t in targets else True
                        for i, t in zip(base["item_id"], base["target"], strict=True)], index=base.index)
-    tune = base["item_id"].isin(set(gold.loc[gold["split"] == "tune", "item_id"]))
+    tune_rows = gold.loc[gold["split"] == "tune", ["item_id", "target"]].assign(in_tune=True)
+    tune = base[["item_id", "target"]].merge(tune_rows, how="left", on=["item_id", "target"])["in_tune"]
+    tune = tune.fillna(False).astype(bool).set_axis(base.index)  # gold rows of the tune half
     evaluation = replace(cfg.evaluation, bootstrap_samples=10)
 
     def criterion(pred: pd.DataFrame) -> str:
