@@ -263,3 +263,43 @@ def test_another_language_is_removed_with_a_hint_to_keep_it(tmp_path, tiny_overr
     kept = tmp_path / "all.jsonl"
     assert _run(["classify", str(jsonl), "-o", str(kept), *tiny_overrides, "cleaning.languages=[]"]) == 0
     assert [r["id"] for r in _read(kept)] == ["en", "fr"]
+
+
+def test_rejected_lists_every_record_not_classified_with_its_reason(corrupted_corpus, tmp_path, tiny_overrides,
+                                                                     capsys):
+    out, rejected = tmp_path / "out.jsonl", tmp_path / "rejected.jsonl"
+    assert _run(["classify", str(corrupted_corpus), "-o", str(out), "--rejected", str(rejected),
+                 *tiny_overrides]) == 0
+    rows = _read(rejected)
+    by_path = {r["path"].split("/")[-1]: r for r in rows}
+    assert {name: (r["stage"], r["reason"]) for name, r in by_path.items()} == {
+        "002_empty.txt": ("ingest", "empty"), "003_whitespace.txt": ("ingest", "empty"),
+        "004_binary.txt": ("ingest", "binary"),
+        "005_truncated_header.txt": ("ingest", "no_body"), "008_huge.txt": ("ingest", "oversized"),
+        "009_duplicate.txt": ("ingest", "duplicate_content"), "006_no_header.txt": ("clean", "near_duplicate"),
+        "010_bad_date.txt": ("clean", "near_duplicate")}
+    assert by_path["006_no_header.txt"]["id"] == "006_no_header"
+    assert by_path["006_no_header.txt"]["duplicate_of"]  # the kept article it repeats
+    assert len(_read(out)) + len(rows) == 10  # counts in = counts out + counts rejected
+    assert f"listed in {rejected}" in capsys.readouterr().err
+
+
+def test_rejected_is_written_when_nothing_is_usable(tmp_path, tiny_overrides):
+    table = tmp_path / "in.csv"
+    table.write_text("id,title,body\na,,\nb,,\n", encoding="utf-8")
+    rejected = tmp_path / "rejected.jsonl"
+    assert _run(["classify", str(table), "-o", str(tmp_path / "o.jsonl"), "--rejected", str(rejected),
+                 *tiny_overrides]) == 3
+    assert [(r["path"], r["stage"], r["reason"]) for r in _read(rejected)] == [
+        (f"{table.name}:2", "ingest", "empty"), (f"{table.name}:3", "ingest", "empty")]
+
+
+@pytest.mark.parametrize("name,message", [("rejected.csv", "one of .jsonl"), ("o.jsonl", "is also --output")])
+def test_bad_rejected_paths_are_refused_before_any_work(name, message, tmp_path, seed_folder, tiny_overrides,
+                                                        capsys):
+    out = tmp_path / "o.jsonl"
+    assert _run(["classify", str(seed_folder), "-o", str(out), "--rejected", str(tmp_path / name),
+                 *tiny_overrides]) == 2
+    err = capsys.readouterr().err
+    assert "--rejected" in err and message in err
+    assert not out.exists()

@@ -4,8 +4,8 @@ The same functions as the DVC stages, composed from the same ``conf/`` (plus Hyd
 overrides), so a file classified here gets the scores the pipeline would give it.
 INPUT is a folder of native-format files, or a ``.csv`` / ``.jsonl`` file with an
 ``id`` column and either ``text`` or ``title`` + ``body``. Bad records are reported
-with their reason as they come and skipped; the exit code is non-zero only for a bad
-config or an input with nothing usable in it.
+with their reason as they come and skipped (``--rejected FILE`` lists them as JSON Lines);
+the exit code is non-zero only for a bad config or an input with nothing usable in it.
 
 **Streaming.** Records are read one at a time (a ``.jsonl`` / ``.csv`` file line by line,
 see :class:`TableStream`), cleaned by one stateful :class:`~zeroshot_news.corpus.clean.Cleaner`
@@ -351,6 +351,47 @@ def input_rows(source: SourceConfig, corpus: CorpusConfig) -> Iterator[Row]:
 # ---------------------------------------------------------------------------
 
 
+REJECTED_FORMATS = (".jsonl",)
+
+
+def rejected_record(stage: str, row: dict[str, Any]) -> dict[str, Any]:
+    """One line of ``--rejected``: where the record was (``path``, for a table ``file:line``), its
+    ``id`` when it was read, the stage that rejected it (``ingest``: quarantined, unreadable;
+    ``clean``: removed) and why, as the pipeline's quarantine and removed tables say it."""
+    def text(key: str) -> str | None:
+        value = row.get(key)
+        return value if isinstance(value, str) and value else None  # NaN / None / "" -> null
+
+    return {"path": text("path"), "id": text("source_id"), "stage": stage, "reason": text("reason"),
+            "detail": text("detail"), "duplicate_of": text("duplicate_of")}
+
+
+class RejectedWriter:
+    """``--rejected``: the quarantined and removed records as JSON Lines, written to a temp file
+    as they come and renamed into place when the run ends (a resumed run reads the input again,
+    so it rewrites the whole list). ``path`` None: nothing is written."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self._stack = contextlib.ExitStack()
+        self._fh = None
+        self.count = 0
+
+    def __enter__(self) -> RejectedWriter:
+        if self.path is not None:
+            tmp = self._stack.enter_context(atomic_path(self.path))
+            self._fh = self._stack.enter_context(tmp.open("w", encoding="utf-8"))
+        return self
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.count += 1
+        if self._fh is not None:
+            self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def __exit__(self, *exc: Any) -> bool:
+        return self._stack.__exit__(*exc)  # renames on success, removes the temp on an error
+
+
 @dataclass
 class Counts:
     seen: int = 0
@@ -366,7 +407,8 @@ class ArticleStream:
 
     def __init__(self, cfg: Config, source: SourceConfig, chunk_size: int, dedup: str = "near",
                  near_window: int = DEFAULT_NEAR_WINDOW, on_record: Callable[[], None] | None = None,
-                 ready: Callable[[], Any] | None = None):
+                 ready: Callable[[], Any] | None = None,
+                 on_reject: Callable[[dict[str, Any]], None] | None = None):
         self.corpus = replace(cfg.corpus, name="input", sources=[source])
         # Short texts (headlines, ledes, wire alerts) are classified and flagged `short`:
         # cleaning.min_words is a corpus rule, not a reason to drop what a user asked about.
@@ -376,10 +418,13 @@ class ArticleStream:
         self.counts = Counts()
         self.on_record = on_record
         self.ready = ready  # called once before the first clean (the language model warming up)
+        self.on_reject = on_reject  # gets each quarantined or removed record (rejected_record)
 
     def _quarantined(self, row: dict[str, Any]) -> None:
         self.counts.quarantined += 1
         log.warning("quarantined %s: %s (%s)", printable(row["path"]), row["reason"], printable(row["detail"]))
+        if self.on_reject is not None:
+            self.on_reject(rejected_record("ingest", row))
 
     def _clean(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
         if self.ready is not None:
@@ -388,6 +433,8 @@ class ArticleStream:
         kept, removed = self.cleaner.process(pd.DataFrame(rows, columns=ARTICLE_COLUMNS))
         for row in removed.itertuples():
             log.warning("removed %s: %s (%s)", printable(row.path), row.reason, printable(row.detail))
+            if self.on_reject is not None:
+                self.on_reject(rejected_record("clean", row._asdict()))
         self.counts.removed += len(removed)
         self.counts.removed_language += int((removed["reason"] == "language").sum()) if len(removed) else 0
         self.counts.kept += len(kept)
@@ -655,28 +702,31 @@ def write_stdout(text: str) -> None:
         raise ReaderGone from None
 
 
-def check_output(output: Path, input_path: Path) -> None:
-    """Refuse, before any work, an output that would overwrite the input or cannot be written."""
-    if str(output) == "-":
+def check_output(output: Path, input_path: Path, option: str = "--output") -> None:
+    """Refuse, before any work, an output that would overwrite the input or cannot be written.
+    ``option`` names the flag in the messages; ``--rejected`` takes JSON Lines only."""
+    if str(output) == "-" and option == "--output":
         return
-    if output.suffix.lower() not in (*OUTPUT_FORMATS, ".ndjson"):
-        raise ConfigError(f"--output: {output.name!r}: the format follows the extension, one of "
-                          f"{', '.join(OUTPUT_FORMATS)} (or - for JSON Lines on stdout)")
+    formats = OUTPUT_FORMATS if option == "--output" else REJECTED_FORMATS
+    if output.suffix.lower() not in (*formats, ".ndjson"):
+        stdout = " (or - for JSON Lines on stdout)" if option == "--output" else ""
+        raise ConfigError(f"{option}: {output.name!r}: the format follows the extension, one of "
+                          f"{', '.join(formats)}{stdout}")
     out, src = output.resolve(), input_path.resolve()
     if out == src or (src.is_dir() and out.is_relative_to(src)):
-        raise ConfigError(f"--output: {output} is {'the input' if out == src else 'inside the input folder'}; "
+        raise ConfigError(f"{option}: {output} is {'the input' if out == src else 'inside the input folder'}; "
                           "write the results elsewhere")
     if out.is_dir():
-        raise ConfigError(f"--output: {output} is a folder; give a file name")
+        raise ConfigError(f"{option}: {output} is a folder; give a file name")
     if not out.parent.is_dir():
-        raise ConfigError(f"--output: the folder {output.parent} does not exist (or is a file)")
+        raise ConfigError(f"{option}: the folder {output.parent} does not exist (or is a file)")
     if not os.access(out.parent, os.W_OK):
-        raise ConfigError(f"--output: the folder {output.parent} is not writable")
+        raise ConfigError(f"{option}: the folder {output.parent} is not writable")
     try:  # os.access says yes to root everywhere; /proc, a read-only mount or a full disk say no here
         with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".probe"):
             pass
     except OSError as exc:
-        raise ConfigError(f"--output: cannot create a file in {output.parent}: {exc.strerror or exc}") from None
+        raise ConfigError(f"{option}: cannot create a file in {output.parent}: {exc.strerror or exc}") from None
 
 
 # ---------------------------------------------------------------------------
@@ -805,10 +855,20 @@ class RunResult:
 def classify_stream(cfg: Config, source: SourceConfig, output: Path, head: TopicHead | None = None,
                     head_path: Path | None = None, chunk_size: int = DEFAULT_CHUNK_SIZE, dedup: str = "near",
                     near_window: int = DEFAULT_NEAR_WINDOW, progress: bool = True,
-                    ready: Callable[[], Any] | None = None) -> RunResult:
+                    ready: Callable[[], Any] | None = None, rejected: Path | None = None) -> RunResult:
     """Classify ``source`` into ``output`` (a file, or ``-`` for stdout) chunk by chunk; resumes
     from ``<output>.parts/`` when an earlier run of the same input and config was interrupted.
-    Nothing is written when nothing is usable (``RunResult.classified == 0``)."""
+    Nothing is written to ``output`` when nothing is usable (``RunResult.classified == 0``);
+    ``rejected`` (JSON Lines) lists every quarantined and removed record whenever the run ends
+    without an error."""
+    with RejectedWriter(rejected) as rejects:
+        return _classify_stream(cfg, source, output, head, head_path, chunk_size, dedup, near_window, progress,
+                                ready, rejects.write)
+
+
+def _classify_stream(cfg: Config, source: SourceConfig, output: Path, head: TopicHead | None,
+                     head_path: Path | None, chunk_size: int, dedup: str, near_window: int, progress: bool,
+                     ready: Callable[[], Any] | None, on_reject: Callable[[dict[str, Any]], None]) -> RunResult:
     from tqdm import tqdm
 
     to_stdout = str(output) == "-"
@@ -821,7 +881,8 @@ def classify_stream(cfg: Config, source: SourceConfig, output: Path, head: Topic
         work = WorkFolder(output, manifest)
         work.open()
     bar = tqdm(desc="classify", unit="rec", disable=not progress)
-    stream = ArticleStream(cfg, source, chunk_size, dedup, near_window, on_record=lambda: bar.update(), ready=ready)
+    stream = ArticleStream(cfg, source, chunk_size, dedup, near_window, on_record=lambda: bar.update(), ready=ready,
+                           on_reject=on_reject)
     make_worker = partial(ClassifyWorker, cfg, head, cfg.cleaning.min_words)
     if cfg.engine.name == "local" and not (work and work.done):
         make_worker = Prefetched(make_worker)  # the models load while the first chunk is read and cleaned
@@ -932,6 +993,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--near-window", type=non_negative_int, default=DEFAULT_NEAR_WINDOW,
                     help="kept articles whose near-duplicate signatures are remembered (~7 KB each); 0 = all, "
                          "as the clean stage (memory then grows with the input) (default: %(default)s)")
+    ap.add_argument("--rejected", type=Path,
+                    help="also write every record that was not classified to this .jsonl file, one line each: "
+                         "path, id, stage (ingest: quarantined; clean: removed), reason, detail, duplicate_of")
     add_config_args(ap)
     args = ap.parse_intermixed_args(argv)
     # The language identifier loads (~0.5 s, mostly LZMA, which lets other threads run) while the
@@ -950,25 +1014,31 @@ def main(argv: list[str] | None = None) -> int:
     log.info("config: %s", args.params or f"{args.config_dir} composed with {args.overrides}")
     source = input_source(args.input)
     check_output(args.output, args.input)
+    if args.rejected is not None:
+        check_output(args.rejected, args.input, option="--rejected")
+        if str(args.output) != "-" and args.rejected.resolve() == args.output.resolve():
+            raise ConfigError(f"--rejected: {args.rejected} is also --output; give another file")
 
     resolve_model(cfg.model.name_or_path)  # a bad or unsafe model fails before anything else is read
     head_path = (args.head or root / PIPELINE_HEAD) if cfg.uses_topic_head else None
     head = read_head(head_path) if head_path is not None else None
     result = classify_stream(cfg, source, args.output, head=head, head_path=head_path, chunk_size=args.chunk_size,
                              dedup=args.dedup, near_window=args.near_window, progress=not args.no_progress,
-                             ready=language_model)
+                             ready=language_model, rejected=args.rejected)
     counts = result.counts
     if counts.removed_language:
         log.warning("%d records removed as another language than cleaning.languages=%s; to keep them, add their "
                     "codes (e.g. cleaning.languages=[en,fr]) or keep every language with 'cleaning.languages=[]'",
                     counts.removed_language, list(cfg.cleaning.languages))
+    rejected_to = (f"; listed in {args.rejected}" if args.rejected is not None else
+                   "; --rejected FILE lists them" if counts.quarantined + counts.removed else "")
     if not result.classified:
-        log.error("nothing usable in %s: %d records seen, %d quarantined, %d removed by cleaning", args.input,
-                  counts.seen, counts.quarantined, counts.removed)
+        log.error("nothing usable in %s: %d records seen, %d quarantined, %d removed by cleaning%s", args.input,
+                  counts.seen, counts.quarantined, counts.removed, rejected_to)
         return EXIT_NOTHING_USABLE
     rate = result.classified / max(result.seconds, 1e-9)
-    log.info("classified %d of %d records -> %s (%d quarantined, %d removed; %d chunks; %.2f articles/s, model "
+    log.info("classified %d of %d records -> %s (%d quarantined, %d removed%s; %d chunks; %.2f articles/s, model "
              "loading included)", result.classified, counts.seen, args.output, counts.quarantined, counts.removed,
-             result.chunks, rate)
+             rejected_to, result.chunks, rate)
     log.info("topic labels: %s", ", ".join(f"{k} {v}" for k, v in result.label_counts.most_common()) or "none")
     return 0
