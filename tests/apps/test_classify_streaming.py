@@ -148,23 +148,30 @@ def _count_model_calls(monkeypatch) -> list[int]:
 
 @pytest.mark.parametrize("fmt", [".jsonl", ".parquet"])
 def test_an_interrupted_run_resumes_without_redoing_finished_chunks(fmt, items, tmp_path, tiny, monkeypatch, capsys):
-    reference = tmp_path / f"ref{fmt}"
-    assert _run(["classify", str(items), "-o", str(reference), "--chunk-size", "5", *tiny]) == 0
-    out = tmp_path / f"o{fmt}"
+    reference, reference_rejected = tmp_path / f"ref{fmt}", tmp_path / "ref_rejected.jsonl"
+    assert _run(["classify", str(items), "-o", str(reference), "--chunk-size", "5", "--rejected",
+                 str(reference_rejected), *tiny]) == 0
+    out, rejected = tmp_path / f"o{fmt}", tmp_path / "rejected.jsonl"
     with monkeypatch.context() as m:
         _interrupt_after(m, 3)
         with pytest.raises(Interrupted):
-            main(["classify", str(items), "-o", str(out), "--chunk-size", "5", *tiny])
+            main(["classify", str(items), "-o", str(out), "--chunk-size", "5", "--rejected", str(rejected), *tiny])
     parts = out.with_name(out.name + ".parts")
     assert not out.exists() and sorted(p.name for p in parts.glob("part-*")) == [
         "part-000000.jsonl", "part-000001.jsonl", "part-000002.jsonl"]
+    assert not rejected.exists() and not list(tmp_path.glob(".rejected.jsonl.*"))  # no partial list left
     assert "3 finished chunks are kept" in capsys.readouterr().err
     sizes = _count_model_calls(monkeypatch)
-    assert _run(["classify", str(items), "-o", str(out), "--chunk-size", "5", *tiny]) == 0
+    assert _run(["classify", str(items), "-o", str(out), "--chunk-size", "5", "--rejected", str(rejected),
+                 *tiny]) == 0
     assert "resuming: 3 finished chunks" in capsys.readouterr().err
     assert sizes == [5, 5, 1]  # 26 kept articles: chunks 3, 4 and 5 only
     assert out.read_bytes() == reference.read_bytes()
     assert not parts.exists()
+    # The resumed run read the whole input again: the full list, as the uninterrupted run wrote it.
+    assert rejected.read_bytes() == reference_rejected.read_bytes()
+    reasons = [json.loads(line)["reason"] for line in rejected.read_text(encoding="utf-8").splitlines()]
+    assert reasons == ["invalid_row", "duplicate_content", "duplicate_id", "near_duplicate"]
 
 
 @pytest.mark.parametrize("change", ["config", "input", "chunk_size"])
