@@ -129,8 +129,12 @@ def run_classify(items: Path, out: Path, extra: list[str], log_path: Path) -> di
     argv = [sys.executable, "-m", "zeroshot_news", "classify", str(items), "-o", str(out), "--no-progress",
             "--project", str(REPO), "cache.enabled=false", *extra]
     wall, usage, samples, text = run_child(argv, log_path)
-    m = re.search(r"classified (\d+) of (\d+) records .*\((\d+) quarantined, (\d+) removed; (\d+) chunks", text)
-    classified, seen, quarantined, removed, chunks = map(int, m.groups()) if m else (0, 0, 0, 0, 0)
+    # The summary may name the --rejected list between "removed" and the chunk count.
+    m = re.search(r"classified (\d+) of (\d+) records .*\((\d+) quarantined, (\d+) removed(?:; [^;]*)?; (\d+) chunks",
+                  text)
+    if m is None:
+        raise SystemExit(f"classify's summary line is not in its log ({log_path}); last lines:\n{text[-2000:]}")
+    classified, seen, quarantined, removed, chunks = map(int, m.groups())
     row = {"classified": classified, "seen": seen, "quarantined": quarantined, "removed": removed, "chunks": chunks,
            **memory_row(wall, usage, samples)}
     row.update({"items_per_s": round(classified / wall, 2), "items_per_cpu_s": round(classified / max(
