@@ -108,7 +108,9 @@ if not runs:
 
 # %% [markdown]
 # ## FNC-1: the two stages separately
-# The FNC-1 score of two trivial baselines (everything `discuss`, everything `unrelated`),
+# The FNC-1 score of three baselines (everything `discuss`, everything `unrelated`, and this
+# run's related / unrelated step with `discuss` for every related pair: the FNC score rewards
+# that majority class, so the stance step shows skill only where the run beats it),
 # relevance (related vs unrelated) on every pair, then stance on the pairs the gold calls
 # related; accuracy and macro-F1 of each stage.
 

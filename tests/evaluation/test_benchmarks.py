@@ -231,6 +231,8 @@ def test_fnc_run_relevance_then_stance(fnc_dir):
     assert list(pred["predicted"]) == ["disagree", "unrelated", "discuss", "unrelated"]
     assert metrics["fnc_score"] == {"score": 2.5, "max_score": 2.5, "relative_score": 100.0}
     assert metrics["baselines"]["all_unrelated"]["relative_score"] == 20.0
+    # Same relatedness, discuss for both related pairs: 0.25 + 0.25 + 1.0 + 0.25 of 2.5.
+    assert metrics["baselines"]["related_then_discuss"]["relative_score"] == 70.0
     assert metrics["per_class_f1"]["unrelated"] == 1.0 and metrics["n_bodies"] == 2
     # Stance of the body's most relevant passage (the one that mentions the alien denial).
     alien = pred[pred["headline"] == "Alien found in Texas"].iloc[0]

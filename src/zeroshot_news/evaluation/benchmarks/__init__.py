@@ -96,7 +96,8 @@ def summary(metrics: dict) -> str:
         base = metrics["baselines"]
         body = (f"FNC score {metrics['fnc_score']['relative_score']}% "
                 f"(all-unrelated {base['all_unrelated']['relative_score']}%, "
-                f"all-discuss {base['all_discuss']['relative_score']}%), macro-F1 {metrics['macro_f1']}")
+                f"all-discuss {base['all_discuss']['relative_score']}%, this run's relatedness then discuss "
+                f"{base['related_then_discuss']['relative_score']}%), macro-F1 {metrics['macro_f1']}")
     else:
         body = f"macro-F1 zero-shot {metrics['macro_f1_zero_shot']}, all {metrics['macro_f1_all']}"
     if "score_cache" in metrics:
