@@ -29,29 +29,23 @@ from zeroshot_news.decisions import margin_decision
 from zeroshot_news.evaluation.benchmarks.common import FNC_RELATED, classification_metrics, fnc_summary
 
 
-def decide(pred: pd.DataFrame, favor_lead: float, against_lead: float, neutral_margin: float = 0.0) -> list[str]:
-    """Each pair's label under the lead rule; pairs predicted unrelated stay unrelated."""
-    scores = pred[list(FNC_RELATED)].to_numpy(dtype=float)  # agree, disagree, discuss: side, side, neutral
-    index = margin_decision(scores, neutral_margin, lead=(favor_lead, against_lead))
-    stance = np.asarray(FNC_RELATED)[index]
-    return list(np.where(pred["predicted"] == "unrelated", "unrelated", stance))
+def lead_stance(pred: pd.DataFrame, favor_lead: float, against_lead: float) -> np.ndarray:
+    """Every pair's stance-step label under the lead rule (agree, disagree, discuss: side, side, neutral)."""
+    scores = pred[list(FNC_RELATED)].to_numpy(dtype=float)
+    return np.asarray(FNC_RELATED)[margin_decision(scores, 0.0, lead=(favor_lead, against_lead))]
 
 
-def summary(pred: pd.DataFrame, labels: list[str]) -> dict:
-    gold = list(pred["gold"])
+def summary(pred: pd.DataFrame, stance: np.ndarray) -> dict:
+    """FNC score, macro-F1 and shares of ``stance`` behind the run's own relatedness, and the
+    stance step's accuracy on the pairs the gold calls related."""
+    labels = np.where(pred["predicted"] == "unrelated", "unrelated", stance)
+    gold = pred["gold"].to_numpy()
     related = pred["gold"].isin(FNC_RELATED).to_numpy()
-    stance_only = decide_related_only(pred, labels)
-    return {"fnc_relative_score": fnc_summary(gold, labels)["relative_score"],
-            "macro_f1": classification_metrics(gold, labels, [*FNC_RELATED, "unrelated"])["macro_f1"],
-            "predicted_share": {c: round(float(np.mean(np.asarray(labels) == c)), 4)
-                                for c in [*FNC_RELATED, "unrelated"]},
-            "stance_on_gold_related_accuracy": round(float(np.mean(
-                np.asarray(stance_only)[related] == pred["gold"].to_numpy()[related])), 4)}
-
-
-def decide_related_only(pred: pd.DataFrame, labels: list[str]) -> list[str]:
-    """The stance step alone: the rule's label where the pair was kept, else the stored stance."""
-    return [lab if lab != "unrelated" else s for lab, s in zip(labels, pred["stance_only"], strict=True)]
+    classes = [*FNC_RELATED, "unrelated"]
+    return {"fnc_relative_score": fnc_summary(list(gold), list(labels))["relative_score"],
+            "macro_f1": classification_metrics(list(gold), list(labels), classes)["macro_f1"],
+            "predicted_share": {c: round(float(np.mean(labels == c)), 4) for c in classes},
+            "stance_on_gold_related_accuracy": round(float(np.mean(stance[related] == gold[related])), 4)}
 
 
 def main() -> None:
@@ -66,12 +60,12 @@ def main() -> None:
     against_lead = stance.against_lead if args.against_lead is None else args.against_lead
     pred = pd.read_parquet(args.predictions)
     out = {"n": len(pred),
-           "as_run": summary(pred, list(pred["predicted"])),
+           "as_run": summary(pred, pred["stance_only"].to_numpy()),
            f"stance leads favor {favor_lead} / against {against_lead}": summary(
-               pred, decide(pred, favor_lead, against_lead))}
+               pred, lead_stance(pred, favor_lead, against_lead))}
     if args.grid:
         for lead in (0.0, 0.1, 0.2, 0.3, 0.5, 1.0):
-            out[f"grid: both leads {lead}"] = summary(pred, decide(pred, lead, lead))
+            out[f"grid: both leads {lead}"] = summary(pred, lead_stance(pred, lead, lead))
     print(json.dumps(out, indent=1))
 
 
