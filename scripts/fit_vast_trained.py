@@ -5,11 +5,13 @@ fair place to fit ``related_threshold`` (on 1 - p(neutral)) and ``neutral_margin
 for `benchmark@benchmarks.vast=vast_trained`; VAST test is never read here.
 
     python scripts/fit_vast_trained.py      # prints the grid's best values and their held-out macro-F1
+    python scripts/fit_vast_trained.py model.name_or_path=DIR   # another trained model (overrides appended)
 """
 
 from __future__ import annotations
 
 import itertools
+import sys
 
 import numpy as np
 
@@ -25,7 +27,7 @@ MARGINS = tuple(round(x, 2) for x in np.arange(0.0, 0.6001, 0.05))
 
 def main() -> None:
     cfg = parse_config(compose_config("conf", ["stance=trained", "benchmark@benchmarks.vast=vast_trained",
-                                               "benchmarks.vast.max_items=null"]))
+                                               "benchmarks.vast.max_items=null", *sys.argv[1:]]))
     bench, training = cfg.benchmarks["vast"], cfg.stance_training
     _, held = split_by_topic(vast_items(training.data_path), training.holdout_topic_fraction, training.seed)
     held_topics = {it.target for it in held}
