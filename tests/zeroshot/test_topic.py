@@ -87,3 +87,25 @@ def test_short_items_are_decided_at_the_scaled_threshold():
         t = classify_topics(docs, Flat({}), TAXONOMY, cfg, split, progress=False).topics
         t = t[t["label"] == "military"]
         assert list(t["threshold"]) == thresholds and list(t["predicted"]) == predicted
+
+
+def test_a_head_fitted_on_short_texts_decides_them_at_its_own_threshold():
+    from tests.fakes import BagOfWordsEncoder
+    from zeroshot_news.zeroshot.topic import scales_short_items
+    from zeroshot_news.zeroshot.topic_head import TopicHead
+
+    encoder = BagOfWordsEncoder()
+    dim = encoder.embed(["troops"]).shape[1]
+    docs = pd.DataFrame({"doc_id": ["headline"], "title": ["Troops cross the border"], "body": [""]})
+    cfg, split = section(TopicConfig, "topic"), section(PassageConfig, "passages", overlap_sentences=0)
+
+    def threshold(info):
+        head = TopicHead(("military", "diplomacy"), "bag-of-words", np.zeros((2, dim)), np.zeros(2), info)
+        t = classify_topics(docs, encoder, TAXONOMY, cfg, split, progress=False, head=head).topics
+        return t.set_index("label").loc["military", "threshold"]
+
+    # A head from an article pool, and one written before the share was recorded: scaled.
+    assert threshold({"pool_short_share": 0.0}) == threshold({}) == 0.25
+    # A head self-trained on a headline corpus: its own threshold.
+    assert threshold({"pool_short_share": 0.8}) == 0.5
+    assert scales_short_items(None)  # zero-shot scores are scaled as before

@@ -263,3 +263,12 @@ def test_a_small_pool_falls_back_to_the_shipped_head_or_zero_shot(monkeypatch, t
 def test_min_pool_passages_is_checked():
     with pytest.raises(ConfigError, match="min_pool_passages"):
         default_config("self_train.min_pool_passages=-1")
+
+
+def test_the_head_records_how_much_of_its_pool_was_short():
+    articles, _ = synthetic_corpus(90)  # ~20 words each: every item is short
+    cfg = synthetic_config()
+    assert train_head(articles, BagOfWordsEncoder(), cfg, progress=False).info["pool_short_share"] == 1.0
+    long = articles.assign(body=articles["body"].map(lambda b: " ".join([b] * 4)))  # ~70 words
+    assert train_head(long, BagOfWordsEncoder(), cfg, progress=False).info["pool_short_share"] == 0.0
+

@@ -24,6 +24,7 @@ from zeroshot_news.config import Config
 from zeroshot_news.corpus.gold import matched_gold, tune_half
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.zeroshot.scoring import split_articles
+from zeroshot_news.zeroshot.topic import is_short
 from zeroshot_news.zeroshot.topic_head import (
     TopicHead,
     contrast,
@@ -63,6 +64,8 @@ def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = Tr
                     rounds=st.rounds, positive_fraction=st.positive_fraction,
                     negative_fraction=st.negative_fraction, C=st.C, seed=st.seed, max_iter=st.max_iter)
     head.info["pool_articles"] = len(articles)
+    # A head fitted mostly on short texts decides short items at its own threshold (topic.py).
+    head.info["pool_short_share"] = round(float(np.mean(is_short(articles, cfg.topic))), 4) if len(articles) else 0.0
     return head
 
 
