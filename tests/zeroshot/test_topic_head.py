@@ -50,7 +50,8 @@ def _synthetic_overrides() -> tuple[str, ...]:
     return ("~taxonomy.labels", "+taxonomy.labels={military: {threshold: 0.5, descriptions: [troops]}}",
             "taxonomy.background=[football, market, film]",
             "self_train.positive_fraction=0.15", "self_train.negative_fraction=0.6", "self_train.C=3.0",
-            "stance.restrict_to_topics=[]", "self_train.min_pool_passages=0")  # small synthetic pools
+            "stance.restrict_to_topics=[]", "self_train.min_pool_passages=0",  # small synthetic pools
+            "self_train.cap_at_zero_shot_share=false")  # the fake encoder has no zero-shot scores
 
 
 def synthetic_config():
@@ -271,4 +272,27 @@ def test_the_head_records_how_much_of_its_pool_was_short():
     assert train_head(articles, BagOfWordsEncoder(), cfg, progress=False).info["pool_short_share"] == 1.0
     long = articles.assign(body=articles["body"].map(lambda b: " ".join([b] * 4)))  # ~70 words
     assert train_head(long, BagOfWordsEncoder(), cfg, progress=False).info["pool_short_share"] == 0.0
+
+
+def test_a_label_rarer_than_the_fixed_share_gets_fewer_pseudo_positives():
+    from zeroshot_news.zeroshot.self_train import MIN_POSITIVE_FRACTION, positive_fractions
+
+    class Scores:  # zero-shot: label k's first hits[k] of 100 passages reach the 0.5 threshold
+        def __init__(self, hits):
+            self.hits = hits
+
+        def score(self, texts, hypotheses, **kw):
+            out = np.full((len(texts), len(hypotheses)), 0.1)
+            for k, n in enumerate(self.hits):
+                out[:n, k] = 0.9
+            return out
+
+    overrides = ("~taxonomy.labels", "+taxonomy.labels={common: {threshold: 0.5, descriptions: [a]}, "
+                 "rare: {threshold: 0.5, descriptions: [b]}, absent: {threshold: 0.5, descriptions: [c]}}")
+    texts = [f"passage {i}" for i in range(100)]
+    capped = positive_fractions(Scores([40, 3, 0]), texts, default_config(*overrides))
+    assert capped.tolist() == [0.08, 0.03, MIN_POSITIVE_FRACTION]  # fixed share, zero-shot share, floor
+    fixed = positive_fractions(Scores([40, 3, 0]), texts,
+                               default_config(*overrides, "self_train.cap_at_zero_shot_share=false"))
+    assert fixed.tolist() == [0.08, 0.08, 0.08]
 

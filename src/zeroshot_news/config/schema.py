@@ -374,6 +374,9 @@ class SelfTrainConfig:
     # A pool under this many passages gets calibrated zero-shot instead of a head (too few
     # pseudo-positives per label to learn from). 0 = always fit a head.
     min_pool_passages: int = 200
+    # Cap each label's positive_fraction at its zero-shot share of the pool (a rare new label
+    # then gets fewer pseudo-positives); false = the fixed share for every label.
+    cap_at_zero_shot_share: bool = True
 
     def validate(self, key: str) -> None:
         if self.min_pool_passages < 0:

@@ -23,7 +23,7 @@ import pandas as pd
 from zeroshot_news.config import Config
 from zeroshot_news.corpus.gold import matched_gold, tune_half
 from zeroshot_news.scorers.build import build_encoder
-from zeroshot_news.zeroshot.scoring import split_articles
+from zeroshot_news.zeroshot.scoring import combine_hypotheses, score_passages, split_articles
 from zeroshot_news.zeroshot.topic import is_short
 from zeroshot_news.zeroshot.topic_head import (
     TopicHead,
@@ -47,6 +47,32 @@ def label_embeddings(encoder, cfg: Config) -> tuple[list[np.ndarray], np.ndarray
     return labels, (encoder.embed(background).astype(np.float64) if background else np.zeros((0, dim)))
 
 
+# The least share of a pool's passages taken as a label's pseudo-positives when its zero-shot
+# share is lower still (a rare label must keep some positives to learn from).
+MIN_POSITIVE_FRACTION = 0.02
+
+
+def positive_fractions(scorer, texts: list[str], cfg: Config) -> np.ndarray:
+    """Each label's share of pseudo-positives: ``self_train.positive_fraction``, capped (with
+    ``self_train.cap_at_zero_shot_share``) at the share of pool passages whose calibrated
+    zero-shot score reaches the label's threshold, floored at ``MIN_POSITIVE_FRACTION``.
+
+    A fixed share made a rare new label fire on about a tenth of the corpus whatever its
+    prevalence; the cap follows it down (research/new_label_share.py). Zero-shot over-calls the
+    security labels, so their cap is above the fixed share and their head is unchanged
+    (docs/research/topic.md)."""
+    st, tax = cfg.self_train, cfg.taxonomy
+    fixed = np.full(len(tax.labels), st.positive_fraction)
+    if not st.cap_at_zero_shot_share or not texts:
+        return fixed
+    pairs = tax.hypotheses()
+    names = [lab.name for lab in tax.labels]
+    zero_shot = combine_hypotheses(score_passages(scorer, texts, [h for _, h in pairs], cfg.passages.mode),
+                                   [lab for lab, _ in pairs], names, cfg.topic.hypothesis_combine)
+    share = (zero_shot >= np.array([lab.threshold for lab in tax.labels])).mean(axis=0)
+    return np.minimum(fixed, np.maximum(share, MIN_POSITIVE_FRACTION))
+
+
 def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = True) -> TopicHead | int:
     """Pool articles -> passages -> embeddings -> pseudo-labels -> head; the pool's passage
     count instead when it is under ``self_train.min_pool_passages``."""
@@ -60,9 +86,12 @@ def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = Tr
     labels, background = label_embeddings(encoder, cfg)
     signal = contrast(emb, labels, background)
     st = cfg.self_train
-    head = fit_head(emb, signal, [lab.name for lab in cfg.taxonomy.labels], encoder.encoder_fingerprint,
-                    rounds=st.rounds, positive_fraction=st.positive_fraction,
+    fractions = positive_fractions(encoder, texts, cfg)
+    names = [lab.name for lab in cfg.taxonomy.labels]
+    head = fit_head(emb, signal, names, encoder.encoder_fingerprint,
+                    rounds=st.rounds, positive_fraction=fractions,
                     negative_fraction=st.negative_fraction, C=st.C, seed=st.seed, max_iter=st.max_iter)
+    head.info["positive_fraction"] = {lab: round(float(f), 4) for lab, f in zip(names, fractions, strict=True)}
     head.info["pool_articles"] = len(articles)
     # A head fitted mostly on short texts decides short items at its own threshold (topic.py).
     head.info["pool_short_share"] = round(float(np.mean(is_short(articles, cfg.topic))), 4) if len(articles) else 0.0

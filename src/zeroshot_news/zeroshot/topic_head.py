@@ -126,12 +126,13 @@ def pseudo_labels(signal: np.ndarray, positive_fraction: float, negative_fractio
 
 
 def fit_head(embeddings: np.ndarray, signal: np.ndarray, labels: Sequence[str], encoder: str, *,
-             rounds: int, positive_fraction: float, negative_fraction: float, C: float, seed: int,
-             max_iter: int = 2000) -> TopicHead:
+             rounds: int, positive_fraction: float | Sequence[float], negative_fraction: float, C: float,
+             seed: int, max_iter: int = 2000) -> TopicHead:
     """Self-train one logistic regression per label on the pool's passage embeddings.
 
     ``signal`` [P, L] ranks the pool for the first round; later rounds rank by the
-    previous round's probabilities."""
+    previous round's probabilities. ``positive_fraction``: one share for every label, or one
+    per label."""
     from sklearn.linear_model import LogisticRegression
 
     if rounds < 1:
@@ -142,9 +143,10 @@ def fit_head(embeddings: np.ndarray, signal: np.ndarray, labels: Sequence[str], 
     coef = np.zeros((len(labels), X.shape[1]))
     intercept = np.zeros(len(labels))
     counts: dict[str, dict[str, int]] = {}
+    fractions = np.broadcast_to(np.asarray(positive_fraction, dtype=np.float64), (len(labels),))
     for _ in range(rounds):
         for j, label in enumerate(labels):
-            idx, y = pseudo_labels(signal[:, j], positive_fraction, negative_fraction)
+            idx, y = pseudo_labels(signal[:, j], float(fractions[j]), negative_fraction)
             clf = LogisticRegression(C=C, max_iter=max_iter, random_state=seed).fit(X[idx], y)
             coef[j], intercept[j] = clf.coef_[0], clf.intercept_[0]
             counts[label] = {"positive": int(y.sum()), "negative": int(len(y) - y.sum())}
