@@ -11,13 +11,14 @@ self_train stage does it (the configured taxonomy plus the new label) and the po
 are classified (what ``dvc repro`` does on a user's corpus). Printed per pool: the new label's gold
 share, its predicted share, precision and recall, for
 
-- ``fixed``: the stage's head (``self_train.positive_fraction`` of passages per label);
-- ``estimated``: the new label's positive fraction estimated from the zero-shot scores (the share
-  of pool passages whose calibrated zero-shot score reaches the label's threshold, clipped to
-  [0.02, 0.30]; not adopted for the dev gold's labels, research/prevalence_head.py);
+- ``fixed``: ``self_train.positive_fraction`` (0.08) of the passages for every label
+  (``self_train.cap_at_zero_shot_share=false``, the default until 2026-12-06);
+- ``capped``: each label's share capped at its zero-shot share of the pool, floor 0.02
+  (``zeroshot.self_train.positive_fractions``, the default since; the ``fraction`` column is the
+  new label's);
 - ``zero-shot``: the calibrated zero-shot scores (``self_train.rounds=0``).
 
-No choice is made here: the printout shows how the predicted share moves with the true share.
+Criterion (the issue's): the new label's predicted share should follow its gold share.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ import pandas as pd
 
 from zeroshot_news.config import compose_config, parse_config
 from zeroshot_news.scorers.build import build_encoder, build_scorer
-from zeroshot_news.zeroshot.scoring import combine_hypotheses, score_passages, split_articles
-from zeroshot_news.zeroshot.self_train import label_embeddings
+from zeroshot_news.zeroshot.scoring import split_articles
+from zeroshot_news.zeroshot.self_train import label_embeddings, positive_fractions
 from zeroshot_news.zeroshot.topic import classify_topics
 from zeroshot_news.zeroshot.topic_head import TopicHead, contrast, fit_head
 
@@ -71,21 +72,15 @@ def main() -> None:
             texts = list(passages["text"])
             emb = encoder.embed(texts).astype(np.float64)
             signal = contrast(emb, descriptions, background)
-            zs = combine_hypotheses(score_passages(zero_shot_scorer, texts, hypotheses, cfg.passages.mode),
-                                    [lab for lab, _ in pairs], labels, cfg.topic.hypothesis_combine)
-            estimate = float(np.clip((zs[:, new] >= cfg.taxonomy.labels[new].threshold).mean(), 0.02, 0.30))
+            capped = positive_fractions(encoder, texts, cfg)
 
-            def head_with(fraction: float, emb=emb, signal=signal) -> TopicHead:
-                fractions = [st.positive_fraction] * len(labels)
-                fractions[new] = fraction
-                parts = [fit_head(emb, signal[:, [j]], [lab], encoder.encoder_fingerprint, rounds=st.rounds,
-                                  positive_fraction=fractions[j], negative_fraction=st.negative_fraction,
-                                  C=st.C, seed=st.seed, max_iter=st.max_iter) for j, lab in enumerate(labels)]
-                return TopicHead(tuple(labels), encoder.encoder_fingerprint, np.vstack([p.coef for p in parts]),
-                                 np.concatenate([p.intercept for p in parts]))
+            def head_with(fractions, emb=emb, signal=signal) -> TopicHead:
+                return fit_head(emb, signal, labels, encoder.encoder_fingerprint, rounds=st.rounds,
+                                positive_fraction=fractions, negative_fraction=st.negative_fraction,
+                                C=st.C, seed=st.seed, max_iter=st.max_iter)
 
             variants = {"fixed": (head_with(st.positive_fraction), st.positive_fraction),
-                        "estimated": (head_with(estimate), estimate), "zero-shot": (None, float("nan"))}
+                        "capped": (head_with(capped), float(capped[new])), "zero-shot": (None, float("nan"))}
             for name, (head, fraction) in variants.items():
                 scorer = encoder if head is not None else zero_shot_scorer
                 topics = classify_topics(articles, scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False,
