@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from zeroshot_news.config import compose_config, parse_config
-from zeroshot_news.scorers.build import build_encoder, build_scorer
+from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.zeroshot.scoring import split_articles
 from zeroshot_news.zeroshot.self_train import label_embeddings, positive_fractions
 from zeroshot_news.zeroshot.topic import classify_topics
@@ -53,7 +53,6 @@ def main() -> None:
     corpus = pd.read_parquet("data/processed/articles.parquet")
     is_tech = (corpus["category"] == "tech").to_numpy()
     encoder = build_encoder(cfg.model, progress=False, cache=cfg.cache)
-    zero_shot_scorer = build_scorer(cfg.model, progress=False, cache=cfg.cache)
     pairs = cfg.taxonomy.hypotheses()
     hypotheses = [h for _, h in pairs]
     descriptions, background = label_embeddings(encoder, cfg)
@@ -82,8 +81,8 @@ def main() -> None:
             variants = {"fixed": (head_with(st.positive_fraction), st.positive_fraction),
                         "capped": (head_with(capped), float(capped[new])), "zero-shot": (None, float("nan"))}
             for name, (head, fraction) in variants.items():
-                scorer = encoder if head is not None else zero_shot_scorer
-                topics = classify_topics(articles, scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False,
+                # The embedding encoder is also the zero-shot scorer: one model load.
+                topics = classify_topics(articles, encoder, cfg.taxonomy, cfg.topic, cfg.passages, progress=False,
                                          head=head).topics
                 pred = (topics[topics["label"] == "technology"].set_index("doc_id")
                         .loc[articles["doc_id"], "predicted"].to_numpy(bool))

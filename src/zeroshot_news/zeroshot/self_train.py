@@ -23,8 +23,8 @@ import pandas as pd
 from zeroshot_news.config import Config
 from zeroshot_news.corpus.gold import matched_gold, tune_half
 from zeroshot_news.scorers.build import build_encoder
-from zeroshot_news.zeroshot.scoring import combine_hypotheses, score_passages, split_articles
-from zeroshot_news.zeroshot.topic import is_short
+from zeroshot_news.zeroshot.scoring import split_articles
+from zeroshot_news.zeroshot.topic import is_short, zero_shot_label_scores
 from zeroshot_news.zeroshot.topic_head import (
     TopicHead,
     contrast,
@@ -65,10 +65,7 @@ def positive_fractions(scorer, texts: list[str], cfg: Config) -> np.ndarray:
     fixed = np.full(len(tax.labels), st.positive_fraction)
     if not st.cap_at_zero_shot_share or not texts:
         return fixed
-    pairs = tax.hypotheses()
-    names = [lab.name for lab in tax.labels]
-    zero_shot = combine_hypotheses(score_passages(scorer, texts, [h for _, h in pairs], cfg.passages.mode),
-                                   [lab for lab, _ in pairs], names, cfg.topic.hypothesis_combine)
+    zero_shot = zero_shot_label_scores(scorer, texts, tax, cfg.topic, cfg.passages.mode)
     share = (zero_shot >= np.array([lab.threshold for lab in tax.labels])).mean(axis=0)
     return np.minimum(fixed, np.maximum(share, MIN_POSITIVE_FRACTION))
 

@@ -116,15 +116,22 @@ def scales_short_items(head: TopicHead | None) -> bool:
     return head is None or float(head.info.get("pool_short_share", 0.0)) < SHORT_POOL_SHARE
 
 
+def zero_shot_label_scores(scorer: PairScorer, texts: list[str], taxonomy: TaxonomyConfig, topic: TopicConfig,
+                           mode: str) -> np.ndarray:
+    """[passages, labels] calibrated zero-shot scores: every hypothesis scored, combined per label."""
+    pairs = taxonomy.hypotheses()
+    return combine_hypotheses(score_passages(scorer, texts, [h for _, h in pairs], mode),
+                              [lab for lab, _ in pairs], [lab.name for lab in taxonomy.labels],
+                              topic.hypothesis_combine)
+
+
 def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: TaxonomyConfig,
                     topic: TopicConfig, passages_cfg: PassageConfig, progress: bool = True,
                     head: TopicHead | None = None) -> TopicResult:
     """Topic scores of every article: zero-shot pair scores, or, with a ``head``, the
     self-trained head's probability on each passage's embedding (``scorer`` is then the
     embedding backend itself)."""
-    pairs = taxonomy.hypotheses()
-    label_of = [lab for lab, _ in pairs]
-    hypotheses = [h for _, h in pairs]
+    hypotheses = [h for _, h in taxonomy.hypotheses()]
     labels = [lab.name for lab in taxonomy.labels]
     thresholds = {lab.name: lab.threshold for lab in taxonomy.labels}
     passages = split_articles(articles, scorer, hypotheses, passages_cfg.overlap_sentences, progress,
@@ -133,8 +140,7 @@ def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: Taxono
         texts = list(passages["text"])
         scores = head.predict_proba(scorer.embed(texts)) if texts else np.zeros((0, len(labels)))
     else:
-        scores = combine_hypotheses(score_passages(scorer, list(passages["text"]), hypotheses, passages_cfg.mode),
-                                    label_of, labels, topic.hypothesis_combine)
+        scores = zero_shot_label_scores(scorer, list(passages["text"]), taxonomy, topic, passages_cfg.mode)
     scores = np.round(scores, SCORE_DECIMALS)
     rows = []
     bounds = passages.groupby("doc_id", sort=False).indices
