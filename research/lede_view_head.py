@@ -78,7 +78,8 @@ def paired_bootstrap(gold: pd.DataFrame, a: pd.DataFrame, b: pd.DataFrame, label
 
 
 def predicted(items: pd.DataFrame, encoder, cfg, head: TopicHead, scale: float) -> pd.DataFrame:
-    topic = replace(cfg.topic, short_threshold_scale=scale)
+    # The head alone on short items, as when this study was run (before the zero-shot blend).
+    topic = replace(cfg.topic, short_threshold_scale=scale, short_zero_shot_weight=0.0)
     topics = classify_topics(items, encoder, cfg.taxonomy, topic, cfg.passages, progress=False, head=head).topics
     return topics.pivot(index="doc_id", columns="label", values="predicted").astype(int)
 

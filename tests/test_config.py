@@ -91,6 +91,7 @@ def _broken(composed, path, value):
     (("cleaning", "near_duplicates", "threshold"), 1.5, r"cleaning\.near_duplicates\.threshold"),
     (("corpus", "sources"), [], r"corpus\.sources"),
     (("topic", "passage_aggregate"), KeyError, r"topic\.passage_aggregate: missing required key"),
+    (("topic", "short_zero_shot_weight"), 1.5, r"topic\.short_zero_shot_weight: must be in \[0, 1\]"),
     (("model", "calibration_scale"), KeyError, r"model\.calibration_scale: required by the embedding backend"),
     (("model", "calibration_center"), None, r"model\.calibration_center: required by the embedding backend"),
     (("model", "precision"), "bf16", r"model\.precision: the embedding backend runs fp32 or int8"),

@@ -75,15 +75,15 @@ def test_short_items_are_decided_at_the_scaled_threshold():
     docs = pd.DataFrame({"doc_id": ["headline", "article"], "title": ["Troops cross the border", "Talks"],
                          "body": ["", " ".join(["Troops moved."] * 40)]})
     on, off = section(TopicConfig, "topic"), section(TopicConfig, "topic", short_words=0)
-    assert (on.short_words, on.short_threshold_scale) == (60, 0.5)  # conf/config.yaml
+    assert (on.short_words, on.short_threshold_scale) == (60, 0.9)  # conf/config.yaml
     assert is_short(docs, on) == [True, False] and is_short(docs, off) == [False, False]
 
-    class Flat(KeywordScorer):  # every pair scores 0.3: between the short and the article threshold
+    class Flat(KeywordScorer):  # every pair scores 0.47: between the short and the article threshold
         def score(self, texts, hypotheses, **kw):
-            return np.full((len(texts), len(hypotheses)), 0.3)
+            return np.full((len(texts), len(hypotheses)), 0.47)
 
     split = section(PassageConfig, "passages", overlap_sentences=0)
-    for cfg, thresholds, predicted in [(on, [0.25, 0.5], [True, False]), (off, [0.5, 0.5], [False, False])]:
+    for cfg, thresholds, predicted in [(on, [0.45, 0.5], [True, False]), (off, [0.5, 0.5], [False, False])]:
         t = classify_topics(docs, Flat({}), TAXONOMY, cfg, split, progress=False).topics
         t = t[t["label"] == "military"]
         assert list(t["threshold"]) == thresholds and list(t["predicted"]) == predicted
@@ -105,7 +105,35 @@ def test_a_head_fitted_on_short_texts_decides_them_at_its_own_threshold():
         return t.set_index("label").loc["military", "threshold"]
 
     # A head from an article pool, and one written before the share was recorded: scaled.
-    assert threshold({"pool_short_share": 0.0}) == threshold({}) == 0.25
+    assert threshold({"pool_short_share": 0.0}) == threshold({}) == 0.45
     # A head self-trained on a headline corpus: its own threshold.
     assert threshold({"pool_short_share": 0.8}) == 0.5
     assert scales_short_items(None)  # zero-shot scores are scaled as before
+
+
+def test_an_article_heads_score_on_a_short_item_is_blended_with_zero_shot():
+    from tests.fakes import BagOfWordsEncoder
+    from zeroshot_news.zeroshot.topic_head import TopicHead
+
+    encoder = BagOfWordsEncoder()
+    encoder.keywords = {"troops": "troops"}  # zero-shot: military 0.9 where "troops" occurs, else 0.1
+    dim = encoder.embed(["troops"]).shape[1]
+    docs = pd.DataFrame({"doc_id": ["headline", "article"], "title": ["Troops cross the border", "Troops"],
+                         "body": ["", " ".join(["Troops moved."] * 40)]})
+    split = section(PassageConfig, "passages", overlap_sentences=0)
+
+    def scores(weight, pool_short_share=0.0):
+        # Zero coefficients: the head says 0.5 for every label and passage.
+        head = TopicHead(("military", "diplomacy"), "bag-of-words", np.zeros((2, dim)), np.zeros(2),
+                         {"pool_short_share": pool_short_share})
+        cfg = section(TopicConfig, "topic", short_zero_shot_weight=weight)
+        t = classify_topics(docs, encoder, TAXONOMY, cfg, split, progress=False, head=head).topics
+        return t.set_index(["doc_id", "label"])["score"]
+
+    blended = scores(0.5)  # the default
+    assert blended[("headline", "military")] == pytest.approx(0.5 * 0.5 + 0.5 * 0.9)
+    assert blended[("headline", "diplomacy")] == pytest.approx(0.5 * 0.5 + 0.5 * 0.1)
+    assert blended[("article", "military")] == blended[("article", "diplomacy")] == 0.5  # articles: the head alone
+    assert scores(0.25)[("headline", "military")] == pytest.approx(0.75 * 0.5 + 0.25 * 0.9)
+    assert scores(0.0)[("headline", "military")] == 0.5  # weight 0: the head alone
+    assert scores(0.5, pool_short_share=0.8)[("headline", "military")] == 0.5  # a headline-corpus head: alone

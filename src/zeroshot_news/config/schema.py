@@ -348,6 +348,9 @@ class TopicConfig:
     # x short_threshold_scale (short texts score lower on the head; chosen on the short gold).
     short_words: int
     short_threshold_scale: float
+    # An article head's score on a short item is blended with calibrated zero-shot:
+    # (1 - w) x head + w x zero-shot (0: the head alone; it ranks short items better, see conf).
+    short_zero_shot_weight: float
 
     def validate(self, key: str) -> None:
         if self.top_k < 1:
@@ -355,6 +358,7 @@ class TopicConfig:
         if self.short_words < 0:
             raise ConfigError(f"{key}.short_words: must be >= 0 (0 turns the short-item rule off)")
         _check_unit(self.short_threshold_scale, f"{key}.short_threshold_scale")
+        _check_unit(self.short_zero_shot_weight, f"{key}.short_zero_shot_weight")
 
 
 @dataclass(frozen=True)
