@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score
 
 from zeroshot_news.config import compose_config, parse_config
 from zeroshot_news.scorers.build import build_encoder
@@ -28,6 +27,7 @@ from zeroshot_news.zeroshot.self_train import train_head
 
 sys.path.insert(0, str(Path(__file__).parent))
 from short_pool_head import agnews_short_pool
+from short_zero_shot_blend import best_threshold, mean_ap
 
 LABELS = ["regional_security", "diplomacy", "military"]
 
@@ -44,14 +44,6 @@ def main(zero_shot_path: str) -> None:
     y = gold[LABELS].astype(int).to_numpy().astype(bool)
     tune = (gold["split"] == "tune").to_numpy()
 
-    def best_f1(scores: np.ndarray) -> tuple[float, float]:
-        grid = {}
-        for t in np.round(np.arange(0.05, 0.901, 0.05), 2):
-            pred = scores[tune] >= t
-            grid[float(t)] = float(np.mean(2 * (pred & y[tune]).sum(0) / np.maximum(pred.sum(0) + y[tune].sum(0), 1)))
-        t = max(grid, key=grid.get)
-        return t, grid[t]
-
     print(f"{'pool':>6} {'head weight':>11} {'tune AP':>8} {'best t':>6} {'tune F1':>8}")
     for n in (1000, 0):
         sample = pool if n == 0 else pool.sample(n=n, random_state=cfg.self_train.seed)
@@ -60,8 +52,8 @@ def main(zero_shot_path: str) -> None:
         probs = head.predict_proba(vectors)[:, order]
         for w in (1.0, 0.75, 0.5):
             scores = w * probs + (1 - w) * zero_shot
-            ap = np.mean([average_precision_score(y[tune, j], scores[tune, j]) for j in range(len(LABELS))])
-            t, f1 = best_f1(scores)
+            ap = mean_ap(y[tune], scores[tune])
+            t, f1 = best_threshold(y[tune], scores[tune], np.round(np.arange(0.05, 0.901, 0.05), 2))
             print(f"{len(sample):>6} {w:>11.2f} {ap:>8.4f} {t:>6.2f} {f1:>8.4f}")
 
 

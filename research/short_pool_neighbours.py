@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score
 
 from zeroshot_news.config import compose_config, parse_config
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.zeroshot.topic_head import read_head
+
+sys.path.insert(0, str(Path(__file__).parent))
+from short_zero_shot_blend import best_threshold, mean_ap
 
 
 def main(zero_shot_path: str) -> None:
@@ -42,17 +45,11 @@ def main(zero_shot_path: str) -> None:
     tune = (gold["split"] == "tune").to_numpy()
 
     def tune_ap(scores: np.ndarray) -> float:
-        return float(np.mean([average_precision_score(y[tune, j], scores[tune, j]) for j in range(len(labels))]))
+        return mean_ap(y[tune], scores[tune])
 
     def best_f1(scores: np.ndarray) -> str:
-        gold_pos = y[tune].astype(bool)
-
-        def macro(t: float) -> float:
-            pred = scores[tune] >= t
-            return float(np.mean(2 * (pred & gold_pos).sum(0) / np.maximum(pred.sum(0) + gold_pos.sum(0), 1)))
-        grid = {float(t): macro(t) for t in np.round(np.arange(0.05, 0.601, 0.025), 3)}
-        t = max(grid, key=grid.get)
-        return f"best-t tune F1 {grid[t]:.4f} at {t}"
+        t, f1 = best_threshold(y[tune].astype(bool), scores[tune], np.round(np.arange(0.05, 0.601, 0.025), 3))
+        return f"best-t tune F1 {f1:.4f} at {t}"
 
     blend = (item_head + zero_shot) / 2
     print(f"tune mean AP: head {tune_ap(item_head):.4f}, zero-shot {tune_ap(zero_shot):.4f}, "

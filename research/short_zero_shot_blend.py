@@ -49,6 +49,17 @@ def macro(gold: np.ndarray, scores: np.ndarray, t: float) -> float:
     return float(f1_per_label(gold, scores >= t).mean())
 
 
+def best_threshold(gold: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> tuple[float, float]:
+    """(t, macro-F1) at the first threshold of ``thresholds`` with the highest macro-F1."""
+    f1s = [macro(gold, scores, t) for t in thresholds]
+    i = int(np.argmax(f1s))
+    return float(thresholds[i]), f1s[i]
+
+
+def mean_ap(gold: np.ndarray, scores: np.ndarray) -> float:
+    return float(np.mean([average_precision_score(gold[:, j], scores[:, j]) for j in range(gold.shape[1])]))
+
+
 def blended(frame: pd.DataFrame, w: float) -> np.ndarray:
     """The blend on short items; the few items of ``topic.short_words`` words or more (the head
     run's threshold is the article one there) keep the head's score, and a score of 2 or -1
@@ -82,9 +93,9 @@ def main(head_path: str, zero_shot_path: str) -> None:
     results = {}
     for w in WEIGHTS:
         s = blended(halves["tune"], w)
-        ap = np.mean([average_precision_score(y["tune"][:, j], s[:, j]) for j in range(len(LABELS))])
+        ap = mean_ap(y["tune"], s)
         f1s = [macro(y["tune"], s, t) for t in THRESHOLDS]
-        t = float(THRESHOLDS[int(np.argmax(f1s))]) if w < 1 else DEFAULT_T
+        t = best_threshold(y["tune"], s, THRESHOLDS)[0] if w < 1 else DEFAULT_T
         f1 = macro(y["tune"], s, t)
         diffs = [macro(y["tune"][i], s[i], t) - macro(y["tune"][i], base_scores[i], DEFAULT_T) for i in draws]
         lo, hi = np.percentile(diffs, [2.5, 97.5])
@@ -99,7 +110,7 @@ def main(head_path: str, zero_shot_path: str) -> None:
     print(f"best blend on tune: head weight {best}, threshold {t}: {verdict}")
     for w in (1.0, best):
         s = blended(halves["test"], w)
-        ap = np.mean([average_precision_score(y["test"][:, j], s[:, j]) for j in range(len(LABELS))])
+        ap = mean_ap(y["test"], s)
         per = f1_per_label(y["test"], s >= results[w][0])
         print(f"test (read, chooses nothing): head weight {w}, t {results[w][0]}: macro-F1 "
               f"{per.mean():.4f}, AP {ap:.4f}, per label "

@@ -68,25 +68,32 @@ def train_weighted(model, tokenizer, items: list[Item], cfg, device: str, weight
     fit(model, encoded, loss, cfg, tokenizer.pad_token_id, device, False, "few-shot", progress=False)
 
 
+def fit_and_predict(train: pd.DataFrame, labels: list[str], held: pd.DataFrame, display: dict[str, str], recipe,
+                    seed: int, weighted: bool) -> np.ndarray:
+    """[held rows, 3] probabilities of the stance cross-encoder fine-tuned on ``train`` (its
+    passages, targets' display names and ``labels``)."""
+    import torch
+
+    torch.manual_seed(seed)
+    model, tokenizer = build_model(recipe.base_model)
+    train_weighted(model, tokenizer, [Item(t, display[g], lab) for t, g, lab in
+                                      zip(train["text"], train["target"], labels, strict=True)],
+                   recipe, "cpu", weighted=weighted)
+    return predict_proba(model, tokenizer, [Item(t, display[g], "neutral") for t, g in
+                                            zip(held["text"], held["target"], strict=True)],
+                         recipe, "cpu", progress=False)
+
+
 def none_variant(rows: pd.DataFrame, display: dict[str, str], recipe, seed: int, show) -> None:
     """Is the target discussed at all? The cross-encoder learns none vs discussed; the sides stay
     the default's (a row the default called none but the model calls discussed is neutral)."""
-    import torch
-
     pred = rows["default"].copy()
     for fold in range(FOLDS):
         train = rows[rows["fold"] != fold]
         # VAST's neutral means "unrelated": the head's neutral row stands for none, favor for discussed.
         slot = ["neutral" if lab == "none" else "favor" for lab in train["label"]]
-        torch.manual_seed(seed)
-        model, tokenizer = build_model(recipe.base_model)
-        train_weighted(model, tokenizer, [Item(t, display[g], lab) for t, g, lab in
-                                          zip(train["text"], train["target"], slot, strict=True)],
-                       recipe, "cpu", weighted=False)
         held = rows[rows["fold"] == fold]
-        probs = predict_proba(model, tokenizer, [Item(t, display[g], "neutral") for t, g in
-                                                 zip(held["text"], held["target"], strict=True)],
-                              recipe, "cpu", progress=False)
+        probs = fit_and_predict(train, slot, held, display, recipe, seed, weighted=False)
         is_none = probs[:, LABEL2ID["neutral"]] > probs[:, LABEL2ID["favor"]]
         pred.loc[held.index] = np.where(is_none, "none",
                                         np.where(held["default"] == "none", "neutral", held["default"]))
@@ -151,15 +158,9 @@ def main() -> None:
                 arts = sorted(set(train["article"]))
                 keep = {a for a in arts if fold_of(a, args.seed + 1) % 2 == 0}
                 train = train[train["article"].isin(keep)]
-            torch.manual_seed(args.seed)
-            model, tokenizer = build_model(recipe.base_model)
-            train_weighted(model, tokenizer, [Item(t, display[g], lab) for t, g, lab in
-                                              zip(train["text"], train["target"], train["label"], strict=True)],
-                           recipe, "cpu", weighted=not variant.endswith("_unweighted"))
             held = rows[(rows["fold"] == fold) & (rows["default"] != "none")]
-            probs = predict_proba(model, tokenizer, [Item(t, display[g], "neutral") for t, g in
-                                                     zip(held["text"], held["target"], strict=True)],
-                                  recipe, "cpu", progress=False)
+            probs = fit_and_predict(train, list(train["label"]), held, display, recipe, args.seed,
+                                    weighted=not variant.endswith("_unweighted"))
             pred.loc[held.index] = [LABELS[i] for i in probs.argmax(axis=1)]
             print(f"  {variant} fold {fold}: trained on {len(train)} rows "
                   f"({dict(Counter(train['label']))}), predicted {len(held)}", flush=True)

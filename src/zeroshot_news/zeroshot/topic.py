@@ -135,9 +135,9 @@ def blend_short_items(head_scores: np.ndarray, passages: pd.DataFrame, doc_ids: 
     (mean AP 0.742 vs 0.728; docs/research/topic.md)."""
     weight = topic.short_zero_shot_weight
     short_docs = {d for d, short in zip(doc_ids, short_flags, strict=True) if short}
-    rows = np.flatnonzero(passages["doc_id"].isin(short_docs).to_numpy()) if weight and short_docs else []
-    if not len(rows):
+    if not weight or not short_docs:
         return head_scores
+    rows = np.flatnonzero(passages["doc_id"].isin(short_docs).to_numpy())
     blended = head_scores.copy()
     zero_shot = zero_shot_label_scores(scorer, list(passages["text"].iloc[rows]), taxonomy, topic, mode)
     blended[rows] = (1 - weight) * head_scores[rows] + weight * zero_shot
