@@ -94,20 +94,22 @@ def predict(model, tokenizer, texts, max_length, batch_size=64) -> np.ndarray:
     return logits
 
 
-def fine_tune(model, tokenizer, texts, labels, args) -> None:
+def fine_tune(model, tokenizer, texts, loss_of, args) -> None:
+    """``args.epochs`` over ``texts`` in seeded random batches; ``loss_of(logits, idx)`` is the
+    batch loss (idx: the batch's positions in ``texts``). AdamW, linear schedule, 10 % warm-up."""
     rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(texts))
     steps = int(np.ceil(len(texts) / args.batch_size)) * args.epochs
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     warm = max(1, int(0.1 * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
     model.train()
     step = 0
     for _ in range(args.epochs):
+        order = rng.permutation(len(texts))
         for start in range(0, len(order), args.batch_size):
             idx = order[start:start + args.batch_size]
-            loss = torch.nn.functional.cross_entropy(model(*batches(tokenizer, texts, idx, args.max_length)),
-                                                     torch.tensor(labels[idx]))
+            loss = loss_of(model(*batches(tokenizer, texts, idx, args.max_length)), idx)
             loss.backward()
             opt.step()
             sched.step()
@@ -115,7 +117,6 @@ def fine_tune(model, tokenizer, texts, labels, args) -> None:
             step += 1
             if step % 20 == 0 or step == steps:
                 print(f"  step {step}/{steps} loss {loss.item():.4f}", flush=True)
-        order = rng.permutation(len(texts))
 
 
 def main() -> None:
@@ -154,7 +155,8 @@ def main() -> None:
         keep = []
         for c in np.unique(pseudo):
             members = np.flatnonzero(pseudo == c)
-            keep.extend(members[np.argsort(-confidence[members], kind="stable")][: max(1, int(args.keep * len(members)))])
+            ranked = members[np.argsort(-confidence[members], kind="stable")]
+            keep.extend(ranked[: max(1, int(args.keep * len(members)))])
         keep = np.array(sorted(keep))
         coef = np.zeros((len(classes), vectors.shape[1]))
         intercept = np.full(len(classes), -1e3)
@@ -165,13 +167,16 @@ def main() -> None:
         step0_pred[score] = predict(model, tokenizer, score_texts, args.max_length).argmax(axis=1)
         print(f"fold {k}: {len(keep)} pseudo-labels of {len(fit)} (agree with gold "
               f"{(pseudo[keep] == gold[fit][keep]).mean():.3f}); fine-tuning", flush=True)
-        fine_tune(model, tokenizer, [fit_texts[i] for i in keep], pseudo[keep], args)
+        targets = torch.tensor(pseudo[keep])
+        fine_tune(model, tokenizer, [fit_texts[i] for i in keep],
+                  lambda logits, idx, targets=targets: torch.nn.functional.cross_entropy(logits, targets[idx]), args)
         tuned_pred[score] = predict(model, tokenizer, score_texts, args.max_length).argmax(axis=1)
         print(f"fold {k}: head {accuracy_score(gold[score], head_pred[score]):.4f}, "
               f"tuned {accuracy_score(gold[score], tuned_pred[score]):.4f}", flush=True)
     print(f"{len(items)} items, {time.perf_counter() - started:.0f} s; recipe {vars(args)}")
-    for name, pred in (("head on frozen vectors (the benchmark)", head_pred),
-                       ("step 0 (head on the torch encoder)", step0_pred), ("encoder fine-tuned", tuned_pred)):
+    rows = (("head on frozen vectors (the benchmark)", head_pred), ("step 0 (head on the torch encoder)", step0_pred),
+            ("encoder fine-tuned", tuned_pred))
+    for name, pred in rows:
         print(f"| {name} | accuracy {accuracy_score(gold, pred):.4f} | macro-F1 "
               f"{f1_score(gold, pred, average='macro'):.4f} |")
 

@@ -41,10 +41,15 @@ from zeroshot_news.evaluation.benchmarks.vast import CLASSES, decide, load, scor
 from zeroshot_news.scorers.build import build_scorer
 from zeroshot_news.training.stance import split_by_topic, vast_items
 
-STOP = set("""a an the of and or to in on for with by at from as is are was were be been it its this that these
-those not no do does did have has had will would should can could may might must about into over under than
-then so such their there they them he she his her we our you your i my me us who whom which what when where
-why how all any some more most other own same very just also only""".split())
+STOP = frozenset((
+    "a", "an", "the", "of", "and", "or", "to", "in", "on", "for", "with", "by", "at", "from", "as", "is",
+    "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "not", "no", "do",
+    "does", "did", "have", "has", "had", "will", "would", "should", "can", "could", "may", "might", "must",
+    "about", "into", "over", "under", "than", "then", "so", "such", "their", "there", "they", "them", "he",
+    "she", "his", "her", "we", "our", "you", "your", "i", "my", "me", "us", "who", "whom", "which", "what",
+    "when", "where", "why", "how", "all", "any", "some", "more", "most", "other", "own", "same", "very",
+    "just", "also", "only",
+))
 THRESHOLDS = tuple(round(x, 2) for x in np.arange(0.0, 1.0001, 0.05))
 MARGINS = tuple(round(x, 2) for x in np.arange(0.0, 0.6001, 0.05))
 VARIANTS = {
@@ -151,7 +156,8 @@ def main() -> None:
     for label, pred in (("rule (as configured)", rule_pred), (best, stack_pred)):
         z = classification_metrics(list(test["gold"][zs]), list(pred[zs]), CLASSES)
         a = classification_metrics(list(test["gold"]), list(pred), CLASSES)
-        print(f"VAST test, {label}: zero-shot macro-F1 {z['macro_f1']:.4f} {z['per_class_f1']}, all {a['macro_f1']:.4f}")
+        print(f"VAST test, {label}: zero-shot macro-F1 {z['macro_f1']:.4f} {z['per_class_f1']}, "
+              f"all {a['macro_f1']:.4f}")
 
 
 if __name__ == "__main__":
