@@ -19,7 +19,7 @@ settings run with flags are printed for the record. AG News is a benchmark: noth
 chosen on it for the pipeline; adopting encoder self-training would be decided on the dev and
 short golds' tune halves.
 
-    python research/agnews_encoder_selftrain.py                   # the fixed recipe (~15 min on 2 cores)
+    python research/agnews_encoder_selftrain.py                   # the fixed recipe (517 s on 2 cores)
     python research/agnews_encoder_selftrain.py --max-items 2000  # quick look on a seeded subsample
 """
 
