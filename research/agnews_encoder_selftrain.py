@@ -35,10 +35,10 @@ from sklearn.metrics import accuracy_score, f1_score
 from transformers import AutoModel
 
 from zeroshot_news.config import compose_config, parse_config
-from zeroshot_news.evaluation.benchmarks.agnews import CROSS_FIT_FOLDS, HYPOTHESIS_COMBINE, load, read_classes
+from zeroshot_news.evaluation.benchmarks.agnews import CROSS_FIT_FOLDS, load, read_classes, self_training_inputs
 from zeroshot_news.scorers.build import build_scorer
 from zeroshot_news.scorers.loading import load_tokenizer, load_weights, resolve_model
-from zeroshot_news.zeroshot.scoring import budget_hypotheses, combine_hypotheses, split_articles
+from zeroshot_news.zeroshot.scoring import budget_hypotheses, split_articles
 from zeroshot_news.zeroshot.topic_head import self_train_single_label
 
 
@@ -59,7 +59,7 @@ class EncoderClassifier(torch.nn.Module):
 
 
 def head_inputs(bench, scorer, items):
-    """The benchmark's signal (best cosine per class) and item vectors (normalised mean of passages)."""
+    """The benchmark's self-training inputs (signal, item vectors) and each item's text."""
     classes = read_classes(bench)
     label_of = [cls for cls in classes for _ in bench.labels[cls]]
     hypotheses = [bench.hypothesis_template.format(d) for cls in classes for d in bench.labels[cls]]
@@ -67,12 +67,7 @@ def head_inputs(bench, scorer, items):
     passages = split_articles(docs, scorer, budget_hypotheses(scorer, hypotheses), 1, True, desc="split")
     groups = passages.groupby("doc_id", sort=False).indices
     item_passages = [groups[d] for d in docs["doc_id"]]
-    vectors_p = scorer.embed(list(passages["text"])).astype(np.float64)
-    cosine = combine_hypotheses(vectors_p @ scorer.embed(hypotheses).astype(np.float64).T, label_of, classes,
-                                HYPOTHESIS_COMBINE)
-    signal = np.stack([cosine[idx].max(axis=0) for idx in item_passages])
-    vectors = np.stack([vectors_p[idx].mean(axis=0) for idx in item_passages])
-    vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+    signal, vectors = self_training_inputs(scorer, passages, hypotheses, label_of, classes, item_passages)
     texts = [" ".join(passages["text"].iloc[idx]) for idx in item_passages]
     return classes, signal, vectors, texts
 

@@ -114,20 +114,26 @@ def run(cfg: BenchmarkConfig, scorer: PairScorer, overlap: int = 1,
     return metrics, predictions
 
 
-def cross_fitted_self_training(cfg: BenchmarkConfig, scorer: PairScorer, passages: pd.DataFrame,
-                               hypotheses: list[str], label_of: list[str], classes: list[str],
-                               item_passages: list[np.ndarray]) -> np.ndarray:
-    """Predicted class per item from label-free self-training, cross-fitted: the head that
-    scores an item was fitted on the *other* fold's texts (and never sees a label).
-
-    Signal: the best cosine of an item's passages to each class's descriptions; item vector:
-    the normalised mean of its passage vectors."""
+def self_training_inputs(scorer: PairScorer, passages: pd.DataFrame, hypotheses: list[str], label_of: list[str],
+                         classes: list[str], item_passages: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per item, what label-free self-training reads: the signal (the best cosine of its
+    passages to each class's descriptions) and its vector (the normalised mean of its passage
+    vectors)."""
     passage_vectors = scorer.embed(list(passages["text"])).astype(np.float64)
     cosine = combine_hypotheses(passage_vectors @ scorer.embed(hypotheses).astype(np.float64).T, label_of,
                                 classes, HYPOTHESIS_COMBINE)
     signal = np.stack([cosine[idx].max(axis=0) for idx in item_passages])
     vectors = np.stack([passage_vectors[idx].mean(axis=0) for idx in item_passages])
     vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
+    return signal, vectors
+
+
+def cross_fitted_self_training(cfg: BenchmarkConfig, scorer: PairScorer, passages: pd.DataFrame,
+                               hypotheses: list[str], label_of: list[str], classes: list[str],
+                               item_passages: list[np.ndarray]) -> np.ndarray:
+    """Predicted class per item from label-free self-training, cross-fitted: the head that
+    scores an item was fitted on the *other* fold's texts (and never sees a label)."""
+    signal, vectors = self_training_inputs(scorer, passages, hypotheses, label_of, classes, item_passages)
     fold = np.random.default_rng(cfg.sample_seed).permutation(len(vectors)) % CROSS_FIT_FOLDS
     predicted = np.zeros(len(vectors), dtype=int)
     for k in range(CROSS_FIT_FOLDS):
