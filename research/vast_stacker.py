@@ -38,6 +38,7 @@ from sklearn.preprocessing import StandardScaler
 from zeroshot_news.config import compose_config, parse_config
 from zeroshot_news.evaluation.benchmarks.common import classification_metrics
 from zeroshot_news.evaluation.benchmarks.vast import CLASSES, decide, load, score_items
+from zeroshot_news.metrics import bootstrap_ci
 from zeroshot_news.scorers.build import build_scorer
 from zeroshot_news.training.stance import split_by_topic, vast_items
 
@@ -71,14 +72,19 @@ def overlap(topic: str, post: str) -> float:
     return len(wanted & stems(post)) / len(wanted) if wanted else 0.0
 
 
-def features(items: pd.DataFrame) -> pd.DataFrame:
-    """Score ``items`` with the trained model and the embedding backend; one row per item."""
-    trained = parse_config(compose_config("conf", ["stance=trained", "benchmark@benchmarks.vast=vast_trained"]))
-    ce_scorer = build_scorer(trained.stance_model(), progress=True, cache=trained.cache)
-    ce, _ = score_items(items, trained.benchmarks["vast"], ce_scorer, trained.passages.overlap_sentences)
+def build_scorers(trained) -> tuple:
+    """The trained cross-encoder (``trained``'s VAST setup) and the default embedding backend, each
+    with the config it is scored under; built once, whatever is scored with them."""
     default = parse_config(compose_config("conf", []))
-    emb_scorer = build_scorer(default.model, progress=True, cache=default.cache)
-    emb, _ = score_items(items, default.benchmarks["vast"], emb_scorer, default.passages.overlap_sentences)
+    return ((trained, build_scorer(trained.stance_model(), progress=True, cache=trained.cache)),
+            (default, build_scorer(default.model, progress=True, cache=default.cache)))
+
+
+def features(items: pd.DataFrame, scorers) -> pd.DataFrame:
+    """Score ``items`` with the trained model and the embedding backend; one row per item."""
+    (ce_cfg, ce_scorer), (emb_cfg, emb_scorer) = scorers
+    ce, _ = score_items(items, ce_cfg.benchmarks["vast"], ce_scorer, ce_cfg.passages.overlap_sentences)
+    emb, _ = score_items(items, emb_cfg.benchmarks["vast"], emb_scorer, emb_cfg.passages.overlap_sentences)
     out = ce[["item_id", "gold", "seen", "topic", "pro", "con", "neutral", "relevance"]].copy()
     out["emb_relevance"] = emb["relevance"].to_numpy()
     out["overlap"] = [overlap(t, p) for t, p in zip(items["topic"], items["post"], strict=True)]
@@ -111,13 +117,12 @@ def cross_fit(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def paired_bootstrap(gold: np.ndarray, a: np.ndarray, b: np.ndarray, n: int = 1000) -> tuple[float, float, float]:
-    rng = np.random.default_rng(SEED)
-    f1 = lambda g, p: classification_metrics(list(g), list(p), CLASSES)["macro_f1"]  # noqa: E731
-    diffs = []
-    for _ in range(n):
-        idx = rng.integers(0, len(gold), len(gold))
-        diffs.append(f1(gold[idx], a[idx]) - f1(gold[idx], b[idx]))
-    return f1(gold, a) - f1(gold, b), *np.percentile(diffs, [2.5, 97.5])
+    """Macro-F1 of a minus b on the same items, and its 95 % interval over ``n`` item resamples."""
+    def diff(i: np.ndarray) -> float:
+        return (classification_metrics(list(gold[i]), list(a[i]), CLASSES)["macro_f1"]
+                - classification_metrics(list(gold[i]), list(b[i]), CLASSES)["macro_f1"])
+    lo, hi = bootstrap_ci(diff, len(gold), n, 0.95, SEED)
+    return diff(np.arange(len(gold))), lo, hi
 
 
 def main() -> None:
@@ -130,7 +135,8 @@ def main() -> None:
     held_topics = {it.target for it in held}
     train_items = load(bench, "train")
     held_items = train_items[train_items["topic"].isin(held_topics)].reset_index(drop=True)
-    frame = features(held_items)
+    scorers = build_scorers(cfg)
+    frame = features(held_items, scorers)
     print(f"held-out topics {len(held_topics)}, items {len(frame)}; gold {frame['gold'].value_counts().to_dict()}")
     preds = cross_fit(frame)
     gold = frame["gold"].to_numpy()
@@ -146,7 +152,7 @@ def main() -> None:
     if not args.read_test:
         return
     test_items = load(bench, "test")
-    test = features(test_items)
+    test = features(test_items, scorers)
     zs = test["seen"].to_numpy() == 0
     t, m = fit_rule(frame)
     rule_pred = np.array(decide(test, t, m), dtype=object)
