@@ -519,15 +519,12 @@ class ClassifyWorker:
     WORKER_COLUMNS: ClassVar[list[str]] = ["doc_id", "source_id", "title", "body", "n_words", "language"]
 
     def __init__(self, cfg: Config, head: TopicHead | None, min_words: int, progress: bool = False):
-        from zeroshot_news.scorers.build import build_encoder, build_scorer
-        from zeroshot_news.zeroshot.topic import check_head
+        from zeroshot_news.scorers.build import build_scorer
+        from zeroshot_news.zeroshot.topic import topic_scorers
 
         self.cfg, self.head, self.min_words, self.progress = cfg, head, min_words, progress
-        if head is None:
-            self.topic_scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
-        else:  # the head reads the encoder's vectors; stance scores pairs with the same (cached) model
-            self.topic_scorer = build_encoder(cfg.model, progress=progress, cache=cfg.cache)
-            check_head(head, [lab.name for lab in cfg.taxonomy.labels], self.topic_scorer.encoder_fingerprint)
+        # With a head, the embedding backend: stance scores pairs with the same (cached) model.
+        self.topic_scorer, self.head_encoder = topic_scorers(cfg, head, progress)
         self.stance_scorer = (self.topic_scorer if cfg.stance.model is None
                               else build_scorer(cfg.stance.model, progress, cache=cfg.cache))
 
@@ -537,7 +534,7 @@ class ClassifyWorker:
 
         cfg = self.cfg
         topics = classify_topics(articles, self.topic_scorer, cfg.taxonomy, cfg.topic, cfg.passages, self.progress,
-                                 head=self.head).topics
+                                 head=self.head, head_encoder=self.head_encoder).topics
         stance_articles = articles
         if cfg.stance.restrict_to_topics:
             keep = topics.loc[topics["predicted"] & topics["label"].isin(cfg.stance.restrict_to_topics), "doc_id"]

@@ -362,6 +362,36 @@ class TopicConfig:
 
 
 @dataclass(frozen=True)
+class EncoderTuningConfig:
+    """Fine-tuning the head's encoder on the head's own pseudo-labels after the head is fitted
+    (``self_train.encoder``; :mod:`zeroshot_news.training.topic_encoder`). epochs 0 = off: the
+    head stays on the configured, frozen encoder."""
+
+    epochs: float = 0.0
+    learning_rate: float = 2e-5
+    batch_size: int = 16
+    max_length: int = 256
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    lr_schedule: Literal["linear", "cosine", "constant"] = "linear"
+    # The passages with a pseudo-label, a seeded sample of at most this many (time on 2 CPU
+    # cores: about 0.3 s per passage at max_length 256).
+    max_passages: int = 4000
+    num_threads: int | None = None  # torch CPU threads; null: torch's default
+
+    def validate(self, key: str) -> None:
+        if not 0 <= self.epochs <= 10:
+            raise ConfigError(f"{key}.epochs: must be in [0, 10]")
+        if self.learning_rate <= 0 or self.batch_size < 1 or self.max_length < 8 or self.max_passages < 1:
+            raise ConfigError(f"{key}: learning_rate must be > 0, batch_size >= 1, max_length >= 8, "
+                              "max_passages >= 1")
+        if not 0 <= self.warmup_ratio < 1 or self.weight_decay < 0:
+            raise ConfigError(f"{key}: warmup_ratio must be in [0, 1) and weight_decay >= 0")
+        if self.num_threads is not None and self.num_threads < 1:
+            raise ConfigError(f"{key}.num_threads: must be >= 1 or null")
+
+
+@dataclass(frozen=True)
 class SelfTrainConfig:
     """The label-free topic head (``self_train`` stage): pseudo-labels from the zero-shot
     contrast, one logistic regression per label on frozen passage embeddings."""
@@ -381,8 +411,13 @@ class SelfTrainConfig:
     # Cap each label's positive_fraction at its zero-shot share of the pool (a rare new label
     # then gets fewer pseudo-positives); false = the fixed share for every label.
     cap_at_zero_shot_share: bool = True
+    encoder: EncoderTuningConfig = field(default_factory=EncoderTuningConfig)
 
     def validate(self, key: str) -> None:
+        self.encoder.validate(f"{key}.encoder")
+        if self.encoder.epochs and self.labels_from != "pseudo":
+            raise ConfigError(f"{key}.encoder.epochs: the encoder is fine-tuned on pseudo-labels only "
+                              "(labels_from: pseudo)")
         if self.min_pool_passages < 0:
             raise ConfigError(f"{key}.min_pool_passages: must be >= 0")
         if not 0 <= self.rounds <= 5:

@@ -17,10 +17,15 @@ import pandas as pd
 from zeroshot_news.config import Config, for_workers
 from zeroshot_news.engine import run_chunked
 from zeroshot_news.io import write_json
-from zeroshot_news.scorers.build import build_encoder, build_scorer
 from zeroshot_news.scorers.loading import resolve_model
 from zeroshot_news.stages.common import stage_args
-from zeroshot_news.zeroshot.topic import PASSAGE_SCHEMA, TOPIC_SCHEMA, TopicReport, check_head, classify_topics
+from zeroshot_news.zeroshot.topic import (
+    PASSAGE_SCHEMA,
+    TOPIC_SCHEMA,
+    TopicReport,
+    classify_topics,
+    topic_scorers,
+)
 from zeroshot_news.zeroshot.topic_head import TopicHead, read_head
 
 log = logging.getLogger(__name__)
@@ -31,16 +36,12 @@ class TopicWorker:
 
     def __init__(self, cfg: Config, head: TopicHead | None = None, progress: bool = False):
         self.cfg, self.head = cfg, head
-        if head is None:
-            self.scorer = build_scorer(cfg.model, progress=progress, cache=cfg.cache)
-        else:
-            self.scorer = build_encoder(cfg.model, progress=progress, cache=cfg.cache)
-            check_head(head, [lab.name for lab in cfg.taxonomy.labels], self.scorer.encoder_fingerprint)
+        self.scorer, self.head_encoder = topic_scorers(cfg, head, progress)
 
     def __call__(self, chunk: pd.DataFrame) -> dict[str, pd.DataFrame]:
         cfg = self.cfg
         result = classify_topics(chunk, self.scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False,
-                                 head=self.head)
+                                 head=self.head, head_encoder=self.head_encoder)
         return {"topics": result.topics, "passages": result.passages}
 
 

@@ -12,9 +12,8 @@ import logging
 import pandas as pd
 
 from zeroshot_news.io import write_json, write_parquet
-from zeroshot_news.scorers.build import build_encoder, build_scorer
 from zeroshot_news.stages.common import stage_args
-from zeroshot_news.zeroshot.topic import check_head, classify_topics
+from zeroshot_news.zeroshot.topic import classify_topics, topic_scorers
 from zeroshot_news.zeroshot.topic_head import read_head
 
 log = logging.getLogger(__name__)
@@ -28,12 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     gold = pd.read_csv(args.gold, dtype=str, keep_default_na=False)
     articles = pd.DataFrame({"doc_id": gold["item_id"], "title": "", "body": gold["text"]})
     head = read_head(args.head) if cfg.uses_topic_head else None
-    if head is None:
-        scorer = build_scorer(cfg.model, cache=cfg.cache)
-    else:
-        scorer = build_encoder(cfg.model, cache=cfg.cache)
-        check_head(head, [lab.name for lab in cfg.taxonomy.labels], scorer.encoder_fingerprint)
-    result = classify_topics(articles, scorer, cfg.taxonomy, cfg.topic, cfg.passages, head=head)
+    scorer, head_encoder = topic_scorers(cfg, head, progress=True)
+    result = classify_topics(articles, scorer, cfg.taxonomy, cfg.topic, cfg.passages, head=head,
+                             head_encoder=head_encoder)
     predictions = result.topics[["doc_id", "label", "score", "threshold", "predicted", "n_passages"]].rename(
         columns={"doc_id": "item_id"})
     write_parquet(predictions, args.predictions)

@@ -14,6 +14,8 @@ head, fitted on the dev gold's ``tune`` half (:func:`train_few_shot_head`; the s
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,12 @@ from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.zeroshot.scoring import split_articles
 from zeroshot_news.zeroshot.topic import is_short, zero_shot_label_scores
 from zeroshot_news.zeroshot.topic_head import (
+    COEF_DECIMALS,
     TopicHead,
     contrast,
     fit_head,
     fit_head_on_labels,
+    pseudo_label_matrix,
     read_head,
     zero_shot_marker,
 )
@@ -70,9 +74,12 @@ def positive_fractions(scorer, texts: list[str], cfg: Config) -> np.ndarray:
     return np.minimum(fixed, np.maximum(share, MIN_POSITIVE_FRACTION))
 
 
-def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = True) -> TopicHead | int:
+def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = True,
+               fine_tune: FineTuner | None = None) -> TopicHead | int:
     """Pool articles -> passages -> embeddings -> pseudo-labels -> head; the pool's passage
-    count instead when it is under ``self_train.min_pool_passages``."""
+    count instead when it is under ``self_train.min_pool_passages``. With
+    ``self_train.encoder.epochs`` and a ``fine_tune``, the head's encoder is then fine-tuned on
+    the head's pseudo-labels (:func:`fine_tune_encoder`)."""
     hypotheses = [h for _, h in cfg.taxonomy.hypotheses()]
     passages = split_articles(articles, encoder, hypotheses, cfg.passages.overlap_sentences, progress,
                               desc="split (self_train)", mode=cfg.passages.mode)
@@ -92,7 +99,64 @@ def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = Tr
     head.info["pool_articles"] = len(articles)
     # A head fitted mostly on short texts decides short items at its own threshold (topic.py).
     head.info["pool_short_share"] = round(float(np.mean(is_short(articles, cfg.topic))), 4) if len(articles) else 0.0
+    if fine_tune is not None and st.encoder.epochs:
+        return fine_tune_encoder(head, texts, emb, cfg, fine_tune, progress)
     return head
+
+
+# What fine-tunes the encoder (training.topic_encoder.tune_encoder with its settings bound; the
+# stage passes it in): (texts, targets, mask, coef, intercept, card) -> an object with the saved
+# folder, the fine-tuned layer's coef and intercept, and info.
+FineTuner = Callable[[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, str], Any]
+
+
+def training_rows(mask: np.ndarray, max_passages: int, seed: int) -> np.ndarray:
+    """The passages with at least one pseudo-label, a seeded sample of ``max_passages`` of
+    them when there are more (fine-tuning time grows with the rows; the head saw them all)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if len(rows) > max_passages:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=max_passages, replace=False))
+    return rows
+
+
+def fine_tune_encoder(head: TopicHead, texts: list[str], embeddings: np.ndarray, cfg: Config, fine_tune: FineTuner,
+                      progress: bool = True) -> TopicHead:
+    """The head on a fine-tuned copy of its encoder: the encoder and a linear layer started as
+    the head are fine-tuned on the pseudo-labels the head's next round would take (its own
+    ``positive_fraction`` per label; :func:`~.topic_head.pseudo_label_matrix`), the encoder is
+    saved beside the head and the layer becomes the head."""
+    st = cfg.self_train
+    fractions = [head.info["positive_fraction"][lab] for lab in head.labels]
+    targets, mask = pseudo_label_matrix(head.predict_proba(embeddings), fractions, st.negative_fraction)
+    rows = training_rows(mask, st.encoder.max_passages, st.seed)
+    tuned = fine_tune([texts[i] for i in rows], targets[rows], mask[rows], head.coef, head.intercept,
+                      encoder_card(cfg, head, len(rows), len(texts)))
+    encoder = build_encoder(replace(cfg.model, name_or_path=str(tuned.folder)), progress=progress, cache=cfg.cache)
+    info = {**head.info, "encoder_tuning": {**tuned.info, "base_encoder": head.encoder,
+                                            "pseudo_labelled_passages": int(mask.any(axis=1).sum())}}
+    tuned_head = TopicHead(head.labels, encoder.encoder_fingerprint, np.round(tuned.coef, COEF_DECIMALS),
+                           np.round(tuned.intercept, COEF_DECIMALS), info, Path(tuned.folder).name)
+    pool = tuned_head.predict_proba(encoder.embed(texts).astype(np.float64))
+    info["pool_predicted_share"] = {lab: round(float((pool[:, j] >= 0.5).mean()), 4)
+                                    for j, lab in enumerate(head.labels)}
+    return tuned_head
+
+
+def encoder_card(cfg: Config, head: TopicHead, rows: int, pool: int) -> str:
+    """The fine-tuned encoder's README: what it is, what it was fitted on, how to remake it."""
+    enc = cfg.self_train.encoder
+    return (f"# Topic encoder: {cfg.model.name_or_path}, fine-tuned on the topic head's pseudo-labels\n\n"
+            "Written by the self_train stage (`dvc repro self_train`; "
+            "src/zeroshot_news/training/topic_encoder.py) with the head beside it, which names this folder "
+            "(`encoder_model`) and scores on its vectors. Use the two together.\n\n"
+            f"- labels: {', '.join(head.labels)}\n"
+            f"- pool: {pool} passages of the corpus, {rows} with a pseudo-label trained on "
+            "(no gold label read)\n"
+            f"- recipe: {enc.epochs} epoch(s), lr {enc.learning_rate} ({enc.lr_schedule}, warm-up {enc.warmup_ratio}), "
+            f"batch {enc.batch_size}, max {enc.max_length} tokens, weight decay {enc.weight_decay}, "
+            f"seed {cfg.self_train.seed}\n"
+            f"- base encoder fingerprint: {head.encoder}\n"
+            "- weights: fp16 safetensors (loads upcast to float32)\n")
 
 
 def gold_targets(passages: pd.DataFrame, signal: np.ndarray, gold: pd.DataFrame,
@@ -145,13 +209,15 @@ def tune_half_of(articles: pd.DataFrame, cfg: Config) -> pd.DataFrame:
     return tune_half(matched_gold(cfg.evaluation.gold_path, articles), cfg.evaluation.seed)
 
 
-def fit_topic_head(articles: pd.DataFrame | None, cfg: Config, shipped_head: Path | str | None = None
-                   ) -> tuple[dict[str, Any], dict[str, Any]]:
+def fit_topic_head(articles: pd.DataFrame | None, cfg: Config, shipped_head: Path | str | None = None,
+                   fine_tune: FineTuner | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the head file's content, the report): the label-free head, the few-shot head
     (``labels_from: gold``), or the zero-shot marker when the config uses no head
     (``articles`` is then not read and may be None). A pool under
     ``self_train.min_pool_passages`` gets ``shipped_head`` (the head fitted on the bundled
-    corpus) when it covers the taxonomy's labels with this encoder, else zero-shot."""
+    corpus) when it covers the taxonomy's labels with this encoder, else zero-shot. With
+    ``self_train.encoder.epochs`` and a ``fine_tune``, the label-free head's encoder is
+    fine-tuned too."""
     report: dict[str, Any] = {"rounds": cfg.self_train.rounds, "labels_from": cfg.self_train.labels_from}
     if not cfg.uses_topic_head:
         why = "self_train.rounds is 0" if cfg.self_train.rounds == 0 else f"model.backend is {cfg.model.backend}"
@@ -162,7 +228,7 @@ def fit_topic_head(articles: pd.DataFrame | None, cfg: Config, shipped_head: Pat
     if cfg.self_train.labels_from == "gold":
         head = train_few_shot_head(articles, tune_half_of(articles, cfg), encoder, cfg)
     else:
-        head = train_head(articles[["doc_id", "title", "body"]], encoder, cfg)
+        head = train_head(articles[["doc_id", "title", "body"]], encoder, cfg, fine_tune=fine_tune)
         if isinstance(head, int):
             return small_pool_fallback(head, len(articles), cfg, encoder.encoder_fingerprint, shipped_head, report)
     report.update(head.info)

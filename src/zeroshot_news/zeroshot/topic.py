@@ -12,7 +12,7 @@ on such an item is blended with calibrated zero-shot (:func:`blend_short_items`)
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,12 +20,16 @@ import pandas as pd
 import pyarrow as pa
 
 from zeroshot_news.config import (
+    CacheConfig,
+    Config,
     ConfigError,
+    ModelConfig,
     PassageConfig,
     TaxonomyConfig,
     TopicConfig,
 )
 from zeroshot_news.scorers.base import PairScorer
+from zeroshot_news.scorers.build import build_encoder, build_scorer
 from zeroshot_news.zeroshot.scoring import SCORE_DECIMALS, aggregate, combine_hypotheses, score_passages, split_articles
 from zeroshot_news.zeroshot.topic_head import TopicHead
 
@@ -93,6 +97,29 @@ def check_head(head: TopicHead, labels: list[str], encoder_fingerprint: str, whe
                           "re-run the self_train stage")
 
 
+def build_head_encoder(head: TopicHead, model: ModelConfig, labels: list[str], progress: bool = True,
+                       cache: CacheConfig | None = None, base: PairScorer | None = None) -> PairScorer:
+    """The encoder ``head`` scores with, checked against it: the configured model (``base``
+    when given, else built), or the fine-tuned copy of it the head names (``encoder_dir``)."""
+    if head.encoder_dir is None:
+        encoder = base if base is not None else build_encoder(model, progress=progress, cache=cache)
+    else:
+        encoder = build_encoder(replace(model, name_or_path=str(head.encoder_dir)), progress=progress, cache=cache)
+    check_head(head, labels, encoder.encoder_fingerprint)
+    return encoder
+
+
+def topic_scorers(cfg: Config, head: TopicHead | None, progress: bool = False) -> tuple[PairScorer, PairScorer | None]:
+    """(the configured model's scorer, the encoder the head scores with): zero-shot pair
+    scores without a head; with one, the embedding backend and the head's (checked) encoder,
+    the same object unless the head has a fine-tuned encoder of its own."""
+    if head is None:
+        return build_scorer(cfg.model, progress=progress, cache=cfg.cache), None
+    scorer = build_encoder(cfg.model, progress=progress, cache=cfg.cache)
+    return scorer, build_head_encoder(head, cfg.model, [lab.name for lab in cfg.taxonomy.labels], progress,
+                                      cfg.cache, base=scorer)
+
+
 def is_short(articles: pd.DataFrame, topic: TopicConfig) -> list[bool]:
     """Which articles the short-item threshold applies to: fewer than ``topic.short_words``
     words, title included."""
@@ -146,10 +173,11 @@ def blend_short_items(head_scores: np.ndarray, passages: pd.DataFrame, doc_ids: 
 
 def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: TaxonomyConfig,
                     topic: TopicConfig, passages_cfg: PassageConfig, progress: bool = True,
-                    head: TopicHead | None = None) -> TopicResult:
+                    head: TopicHead | None = None, head_encoder: PairScorer | None = None) -> TopicResult:
     """Topic scores of every article: zero-shot pair scores, or, with a ``head``, the
     self-trained head's probability on each passage's embedding (``scorer`` is then the
-    embedding backend itself)."""
+    embedding backend itself; ``head_encoder`` embeds for the head when it has a fine-tuned
+    encoder of its own: :func:`build_head_encoder`)."""
     hypotheses = [h for _, h in taxonomy.hypotheses()]
     labels = [lab.name for lab in taxonomy.labels]
     thresholds = {lab.name: lab.threshold for lab in taxonomy.labels}
@@ -158,7 +186,7 @@ def classify_topics(articles: pd.DataFrame, scorer: PairScorer, taxonomy: Taxono
     short_flags = is_short(articles, topic) if scales_short_items(head) else [False] * len(articles)
     if head is not None:
         texts = list(passages["text"])
-        scores = head.predict_proba(scorer.embed(texts)) if texts else np.zeros((0, len(labels)))
+        scores = head.predict_proba((head_encoder or scorer).embed(texts)) if texts else np.zeros((0, len(labels)))
         scores = blend_short_items(scores, passages, articles["doc_id"], short_flags, scorer, taxonomy, topic,
                                    passages_cfg.mode)
     else:

@@ -43,6 +43,11 @@ class TopicHead:
     coef: np.ndarray  # [labels, dim]
     intercept: np.ndarray  # [labels]
     info: dict[str, Any] = field(default_factory=dict)
+    # A fine-tuned copy of the encoder the head scores with (self_train.encoder), as a folder
+    # relative to the head file's; None: the configured model itself.
+    encoder_model: str | None = None
+    # That folder resolved against the head file's location (set by read_head; not written).
+    encoder_dir: Path | None = field(default=None, compare=False)
 
     def predict_proba(self, embeddings: np.ndarray) -> np.ndarray:
         """[P, dim] embeddings -> [P, labels] probabilities."""
@@ -54,13 +59,17 @@ class TopicHead:
         return 1.0 / (1.0 + np.exp(-z))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": HEAD_FORMAT, "kind": "self_trained", "labels": list(self.labels),
+        data = {"format": HEAD_FORMAT, "kind": "self_trained", "labels": list(self.labels),
                 "encoder": self.encoder, "info": self.info,
                 "intercept": [round(float(b), COEF_DECIMALS) for b in self.intercept],
                 "coef": [[round(float(w), COEF_DECIMALS) for w in row] for row in self.coef]}
+        if self.encoder_model is not None:
+            data["encoder_model"] = self.encoder_model
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str = "head") -> TopicHead:
+    def from_dict(cls, data: dict[str, Any], where: str = "head", folder: Path | None = None) -> TopicHead:
+        """``folder``: where the head file lies (its ``encoder_model`` is resolved against it)."""
         if data.get("format") != HEAD_FORMAT or data.get("kind") != "self_trained":
             raise ValueError(f"{where}: not a self-trained topic head of format {HEAD_FORMAT}")
         coef = np.asarray(data["coef"], dtype=np.float64)
@@ -70,7 +79,13 @@ class TopicHead:
             raise ValueError(f"{where}: coef/intercept shapes do not match its {len(labels)} labels")
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
             raise ValueError(f"{where}: non-finite weights")
-        return cls(labels, str(data["encoder"]), coef, intercept, dict(data.get("info", {})))
+        encoder_model = data.get("encoder_model")
+        if encoder_model is not None and (not isinstance(encoder_model, str) or not encoder_model
+                                          or Path(encoder_model).is_absolute() or ".." in Path(encoder_model).parts):
+            raise ValueError(f"{where}: encoder_model must be a folder beside the head, got {encoder_model!r}")
+        encoder_dir = None if encoder_model is None else (folder or Path(".")) / encoder_model
+        return cls(labels, str(data["encoder"]), coef, intercept, dict(data.get("info", {})), encoder_model,
+                   encoder_dir)
 
 
 def zero_shot_marker(info: dict[str, Any]) -> dict[str, Any]:
@@ -97,9 +112,13 @@ def read_head(path: Path | str) -> TopicHead | None:
     try:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: not a topic head")
-        return TopicHead.from_dict(data, str(path))
+        head = TopicHead.from_dict(data, str(path), path.parent)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"topic head {path}: {exc}") from exc
+    if head.encoder_dir is not None and not (head.encoder_dir / "config.json").is_file():
+        raise ConfigError(f"topic head {path}: its fine-tuned encoder {head.encoder_dir} is missing (it is written "
+                          "with the head by the self_train stage: re-run it)")
+    return head
 
 
 def contrast(passages: np.ndarray, label_descriptions: Sequence[np.ndarray], background: np.ndarray) -> np.ndarray:
@@ -123,6 +142,19 @@ def pseudo_labels(signal: np.ndarray, positive_fraction: float, negative_fractio
     n_neg = max(1, min(int(negative_fraction * n), n - n_pos))
     idx = np.concatenate([order[:n_pos], order[n - n_neg:]])
     return idx, np.concatenate([np.ones(n_pos), np.zeros(n_neg)])
+
+
+def pseudo_label_matrix(proba: np.ndarray, positive_fraction: Sequence[float], negative_fraction: float
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """[P, L] 0/1 targets and [P, L] mask: per label, :func:`pseudo_labels` on ``proba[:, j]``
+    (its top ``positive_fraction[j]`` positive, bottom ``negative_fraction`` negative); the
+    other passages are unlabelled for that label (mask 0)."""
+    targets = np.zeros(proba.shape)
+    mask = np.zeros(proba.shape)
+    for j in range(proba.shape[1]):
+        idx, y = pseudo_labels(proba[:, j], float(positive_fraction[j]), negative_fraction)
+        targets[idx, j], mask[idx, j] = y, 1.0
+    return targets, mask
 
 
 def fit_head(embeddings: np.ndarray, signal: np.ndarray, labels: Sequence[str], encoder: str, *,

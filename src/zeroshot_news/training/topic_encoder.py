@@ -1,0 +1,134 @@
+"""Fine-tune the topic head's encoder on the head's own pseudo-labels (``self_train.encoder``).
+
+The self-trained head (:mod:`~zeroshot_news.zeroshot.topic_head`) is a logistic regression on
+frozen sentence vectors. LOTClass (Meng et al. 2020) and Gera et al. (2022) go one step further
+and fine-tune the whole model on its confident pseudo-labels. Here a copy of the embedding model
+gets one linear layer per label on its normalised mean-pooled vector, initialised as the head
+(step 0 reproduces the head), and is fine-tuned on the pseudo-labels a next self-training round
+would take: per label, the head's top ``positive_fraction`` of pool passages positive and its
+bottom ``negative_fraction`` negative, with a per-label binary cross-entropy over the labels a
+passage has a pseudo-label for. No gold label is read. The result is a sentence-transformers-style
+folder (fp16 safetensors, loads as the ``embedding`` backend) plus the layer's weights, which
+become the head's coefficients.
+
+Measured on the bundled pool (docs/research/topic.md): short-gold tune mean AP 0.728 -> 0.783,
+dev-gold tune mean AP 0.903 -> 0.910; AG News, cross-fitted, 0.840 -> 0.861.
+"""
+
+from __future__ import annotations
+
+import logging
+import types
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zeroshot_news.config import EncoderTuningConfig, ModelConfig
+from zeroshot_news.scorers.loading import load_tokenizer, load_weights, resolve_model
+from zeroshot_news.training.loop import Encoded, fit, native_bf16, save_model
+
+log = logging.getLogger(__name__)
+
+# BERT's pooler is not read under mean pooling (scorers/embedding.py).
+UNUSED_WEIGHTS = ("pooler.",)
+
+
+@dataclass(frozen=True)
+class TuningRecipe:
+    """What :func:`~zeroshot_news.training.loop.fit` reads (its ``Recipe`` protocol)."""
+
+    seed: int
+    epochs: float
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    warmup_ratio: float
+    lr_schedule: str
+
+    @classmethod
+    def of(cls, cfg: EncoderTuningConfig, seed: int) -> TuningRecipe:
+        return cls(seed, cfg.epochs, cfg.batch_size, cfg.learning_rate, cfg.weight_decay, cfg.warmup_ratio,
+                   cfg.lr_schedule)
+
+
+def headed_encoder(encoder, coef: np.ndarray, intercept: np.ndarray):
+    """A torch module: ``encoder``'s mean-pooled, L2-normalised vector -> one logit per label,
+    the linear layer initialised to (coef, intercept). Its output has ``.logits`` (what the
+    training loop reads)."""
+    import torch
+
+    class HeadedEncoder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = encoder
+            self.head = torch.nn.Linear(coef.shape[1], coef.shape[0])
+            with torch.no_grad():
+                self.head.weight.copy_(torch.tensor(coef, dtype=torch.float32))
+                self.head.bias.copy_(torch.tensor(intercept, dtype=torch.float32))
+
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                                  token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return types.SimpleNamespace(logits=self.head(torch.nn.functional.normalize(pooled, dim=-1)))
+
+    return HeadedEncoder()
+
+
+@dataclass
+class TunedEncoder:
+    folder: Path
+    coef: np.ndarray  # [labels, dim]: the fine-tuned linear layer, the new head's coefficients
+    intercept: np.ndarray
+    info: dict
+
+
+def device_of(model_cfg: ModelConfig) -> str:
+    from zeroshot_news.scorers.loading import select_device
+
+    return select_device(model_cfg.device)
+
+
+def tune_encoder(texts: Sequence[str], targets: np.ndarray, mask: np.ndarray, coef: np.ndarray,
+                 intercept: np.ndarray, card: str, *, model_cfg: ModelConfig, cfg: EncoderTuningConfig, seed: int,
+                 output_dir: Path | str, progress: bool = True) -> TunedEncoder:
+    """Fine-tune a copy of ``model_cfg``'s encoder with a linear layer started at (coef,
+    intercept) on ``texts``' [texts, labels] 0/1 ``targets`` where ``mask`` is 1; save the
+    encoder (with ``card`` as its README) to ``output_dir``."""
+    import torch
+    from transformers import AutoModel
+
+    torch.manual_seed(seed)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    resolved = resolve_model(model_cfg.name_or_path)
+    tokenizer = load_tokenizer(resolved)
+    model = headed_encoder(load_weights(resolved, AutoModel, unused=UNUSED_WEIGHTS), coef, intercept)
+    max_length = min(cfg.max_length, model_cfg.max_length)
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False,
+                    return_token_type_ids=True)
+    encoded = Encoded(enc["input_ids"], enc["token_type_ids"])
+    y = torch.tensor(targets, dtype=torch.float32)
+    m = torch.tensor(mask, dtype=torch.float32)
+
+    def masked_bce(logits, idx):
+        per = torch.nn.functional.binary_cross_entropy_with_logits(logits, y[idx], reduction="none")
+        return (per * m[idx]).sum() / m[idx].sum().clamp(min=1.0)
+
+    device = device_of(model_cfg)
+    # bf16 autocast only on a GPU: CPU runs stay fp32 (the same numbers on every CPU).
+    bf16 = device.startswith("cuda") and native_bf16(device)
+    result = fit(model, encoded, masked_bce, TuningRecipe.of(cfg, seed), tokenizer.pad_token_id, device, bf16,
+                 desc="fine-tune encoder (self_train)", progress=progress)
+    model.cpu()
+    weight = model.head.weight.detach().double().numpy()
+    bias = model.head.bias.detach().double().numpy()
+    save_model(model.encoder, tokenizer, output_dir, card)
+    info = {"passages": len(texts), "steps": result.steps, "final_loss": round(result.final_loss, 4),
+            "max_length": max_length}
+    log.info("self_train: encoder fine-tuned on %d passages, %d steps in %.0fs (loss %.3f) -> %s", len(texts),
+             result.steps, result.seconds, result.final_loss, output_dir)
+    return TunedEncoder(Path(output_dir), weight, bias, info)

@@ -1,0 +1,155 @@
+"""Fine-tuning the topic head's encoder (self_train.encoder): step 0 is the head, the stage writes
+an encoder folder the head names, topic scoring embeds with it, and runs are reproducible."""
+
+import dataclasses
+import json
+from functools import partial
+
+import numpy as np
+import pytest
+
+from tests.fakes import default_config
+from tests.zeroshot.test_topic_head import _synthetic_overrides, synthetic_corpus
+from zeroshot_news.config import ConfigError
+from zeroshot_news.scorers.build import build_encoder
+from zeroshot_news.stages import self_train as self_train_stage
+from zeroshot_news.training.topic_encoder import headed_encoder, tune_encoder
+from zeroshot_news.zeroshot.self_train import fit_topic_head, training_rows
+from zeroshot_news.zeroshot.topic import classify_topics, topic_scorers
+from zeroshot_news.zeroshot.topic_head import TopicHead, dump_head, pseudo_label_matrix, read_head
+
+
+def tiny_config(tiny_encoder, *overrides):
+    """The synthetic one-label taxonomy on the tiny random BERT (torch runtime), fine-tuning on."""
+    return default_config(*_synthetic_overrides(), f"model.name_or_path={tiny_encoder}", "model.max_length=64",
+                          "model.runtime=torch", "cache.enabled=false", "self_train.encoder.epochs=1",
+                          "self_train.encoder.batch_size=8", "self_train.encoder.max_length=64",
+                          "self_train.encoder.learning_rate=1e-3",
+                          "topic.short_words=0", *overrides)  # synthetic items are short: no zero-shot blend
+
+
+def fine_tuner(cfg, folder):
+    return partial(tune_encoder, model_cfg=cfg.model, cfg=cfg.self_train.encoder, seed=cfg.self_train.seed,
+                   output_dir=folder, progress=False)
+
+
+def test_step_zero_is_the_head(tiny_encoder):
+    """Before any step, the encoder + linear layer gives the head's logits on the backend's vectors."""
+    import torch
+    from transformers import AutoModel
+
+    cfg = tiny_config(tiny_encoder)
+    encoder = build_encoder(cfg.model, progress=False)
+    texts = ["troops and tanks near the border", "the football league"]
+    rng = np.random.default_rng(0)
+    coef, intercept = rng.normal(size=(2, 32)), rng.normal(size=2)
+    model = headed_encoder(AutoModel.from_pretrained(tiny_encoder, use_safetensors=True).eval(), coef, intercept)
+    model.eval()
+    enc = encoder.tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]).logits.numpy()
+    expected = encoder.embed(texts).astype(np.float64) @ coef.T + intercept
+    np.testing.assert_allclose(logits, expected, atol=1e-4)
+
+
+def test_pseudo_label_matrix_and_training_rows():
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.1, 0.3], [0.6, 0.2]])
+    targets, mask = pseudo_label_matrix(proba, [0.2, 0.2], 0.4)
+    assert targets[:, 0].tolist() == [1, 0, 0, 0, 0] and mask[:, 0].tolist() == [1, 1, 0, 1, 0]
+    assert targets[:, 1].tolist() == [0, 1, 0, 0, 0] and mask[:, 1].tolist() == [1, 1, 0, 0, 1]
+    assert training_rows(mask, 10, 0).tolist() == [0, 1, 3, 4]  # row 2 has no pseudo-label
+    capped = training_rows(mask, 2, 0)
+    assert len(capped) == 2 and set(capped) <= {0, 1, 3, 4} and capped.tolist() == sorted(capped)
+
+
+@pytest.fixture(scope="module")
+def tuned_pipeline(tiny_encoder, tmp_path_factory):
+    """The self_train stage's work on a synthetic pool, twice (for determinism)."""
+    articles, _ = synthetic_corpus(60)
+    cfg = tiny_config(tiny_encoder)
+    runs = []
+    for name in ("a", "b"):
+        models = tmp_path_factory.mktemp(f"models-{name}")
+        data, report = fit_topic_head(articles, cfg, None, fine_tuner(cfg, models / "topic_encoder"))
+        (models / "topic_head.json").write_text(dump_head(data), encoding="utf-8")
+        runs.append((models, data, report))
+    return articles, cfg, runs
+
+
+def test_the_stage_writes_an_encoder_the_head_names(tuned_pipeline, tiny_encoder):
+    articles, cfg, [(models, data, report), _] = tuned_pipeline
+    assert data["encoder_model"] == "topic_encoder"
+    folder = models / "topic_encoder"
+    assert {"config.json", "model.safetensors", "README.md", "tokenizer.json"} <= {p.name for p in folder.iterdir()}
+    from safetensors import safe_open
+
+    with safe_open(folder / "model.safetensors", "np") as f:
+        assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"float16"}  # noqa: SIM118
+    assert "pseudo-labels" in (folder / "README.md").read_text(encoding="utf-8")
+    tuning = report["encoder_tuning"]
+    assert tuning["passages"] > 0 and tuning["steps"] >= 1 and np.isfinite(tuning["final_loss"])
+    base = build_encoder(cfg.model, progress=False)
+    assert tuning["base_encoder"] == base.encoder_fingerprint != data["encoder"]
+
+    head = read_head(models / "topic_head.json")
+    assert head.encoder_dir == folder
+    scorer, head_encoder = topic_scorers(cfg, head)
+    assert head_encoder is not scorer and head_encoder.encoder_fingerprint == head.encoder
+    assert scorer.encoder_fingerprint == base.encoder_fingerprint
+    result = classify_topics(articles.head(5), scorer, cfg.taxonomy, cfg.topic, cfg.passages, progress=False,
+                             head=head, head_encoder=head_encoder)
+    passages = result.passages.assign(p=head.predict_proba(head_encoder.embed(list(result.passages["text"])))[:, 0])
+    expected = passages.groupby("doc_id", sort=False)["p"].max()  # an article's score: its best passage
+    np.testing.assert_allclose(result.topics["score"], expected.to_numpy(), atol=1e-6)
+    on_base = head.predict_proba(scorer.embed(list(result.passages["text"])))[:, 0]
+    assert not np.allclose(on_base, passages["p"], atol=1e-3)  # the fine-tuned vectors were used
+    # The head on the base encoder's vectors is refused: the fingerprints differ.
+    with pytest.raises(ConfigError, match="another encoder"):
+        from zeroshot_news.zeroshot.topic import check_head
+
+        check_head(head, ["military"], base.encoder_fingerprint)
+
+
+def test_fine_tuning_is_reproducible(tuned_pipeline):
+    _, _, [(models_a, data_a, _), (models_b, data_b, _)] = tuned_pipeline
+    assert dump_head(data_a) == dump_head(data_b)
+    assert (models_a / "topic_encoder" / "model.safetensors").read_bytes() == \
+        (models_b / "topic_encoder" / "model.safetensors").read_bytes()
+
+
+def test_a_head_with_a_missing_or_escaping_encoder_is_refused(tmp_path):
+    head = TopicHead(("a",), "enc", np.zeros((1, 3)), np.zeros(1), encoder_model="topic_encoder").to_dict()
+    (tmp_path / "head.json").write_text(json.dumps(head), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"fine-tuned encoder .* is missing"):
+        read_head(tmp_path / "head.json")
+    for bad in ("../elsewhere", "/abs/path", ""):
+        (tmp_path / "bad.json").write_text(json.dumps({**head, "encoder_model": bad}), encoding="utf-8")
+        with pytest.raises(ConfigError, match="encoder_model must be a folder beside the head"):
+            read_head(tmp_path / "bad.json")
+
+
+def test_config_checks():
+    with pytest.raises(ConfigError, match=r"self_train\.encoder\.epochs"):
+        default_config("self_train.encoder.epochs=-1")
+    with pytest.raises(ConfigError, match="pseudo-labels only"):
+        default_config("self_train.encoder.epochs=1", "self_train.labels_from=gold")
+    assert dataclasses.asdict(default_config().self_train.encoder)["epochs"] == 0
+
+
+def test_stage_without_fine_tuning_writes_a_readme_only(tmp_path):
+    """epochs 0: the head is the frozen-encoder head, the folder holds only why (stale weights go)."""
+    cfg = default_config()
+    folder = tmp_path / "topic_encoder"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"stale")
+    self_train_stage.write_no_encoder(folder, cfg)
+    assert [p.name for p in folder.iterdir()] == ["README.md"]
+    assert "self_train.encoder.epochs is 0" in (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_stage_refuses_an_encoder_folder_away_from_the_head(tmp_path):
+    with pytest.raises(ConfigError, match="beside --head"):
+        self_train_stage.main(["--articles", str(tmp_path / "a.parquet"), "--shipped-head", str(tmp_path / "s.json"),
+                               "--head", str(tmp_path / "models" / "head.json"),
+                               "--encoder", str(tmp_path / "elsewhere" / "topic_encoder"),
+                               "--report", str(tmp_path / "r.json")])
