@@ -331,7 +331,7 @@ def test_stance_templates_must_have_the_benchmark_classes(vast_dir):
 
 def test_agnews_with_tiny_encoder(agnews_dir, tiny_encoder):
     scorer = build_scorer(model_config("embedding", tiny_encoder, max_length=64), progress=False)
-    metrics, pred = agnews.run(_cfg("agnews", agnews_dir), scorer, progress=False)
+    metrics, pred = agnews.run(_cfg("agnews", agnews_dir, self_train_encoder=None), scorer, progress=False)
     assert set(pred["predicted"]) <= set(AG_LABELS) and metrics["n_items"] == 6
     assert 0.0 <= metrics["accuracy"] <= 1.0
 
@@ -411,3 +411,22 @@ def test_one_benchmark_config_can_be_swapped_by_group_override():
     assert cfg.benchmarks["vast"].templates["pro"] == ["This text supports {}.", "This text is in favor of {}."]
     assert cfg.benchmarks["vast"].scorer == "stance" and cfg.benchmarks["vast"].model is None
     assert cfg.benchmarks["fnc1"].max_items == 10 and cfg.benchmarks["agnews"].max_items is None
+
+
+def test_agnews_encoder_fine_tuning_is_cross_fitted_and_reproducible(agnews_dir, tiny_encoder):
+    """self_train_encoder: each fold's encoder is fine-tuned on the other fold's pseudo-labels
+    (step 0 = the head: tests/training/test_topic_encoder.py); a run is reproducible."""
+    from zeroshot_news.config import EncoderTuningConfig
+
+    model_cfg = model_config("embedding", tiny_encoder, max_length=64, runtime="torch")
+    scorer = build_scorer(model_cfg, progress=False)
+    head_metrics, _ = agnews.run(_cfg("agnews", agnews_dir, self_train_encoder=None), scorer, progress=False)
+    with pytest.raises(ValueError, match="pass its model_cfg"):
+        agnews.run(_cfg("agnews", agnews_dir), scorer, progress=False)
+    tuned = EncoderTuningConfig(epochs=2, learning_rate=1e-3, batch_size=2, max_length=64, weight_decay=0.0,
+                                warmup_ratio=0.0, lr_schedule="linear", max_passages=100, num_threads=None)
+    runs = [agnews.run(_cfg("agnews", agnews_dir, self_train_encoder=tuned), scorer, progress=False,
+                       model_cfg=model_cfg) for _ in range(2)]
+    assert "encoder fine-tuned" in runs[0][0]["method"] and "encoder" not in head_metrics["method"]
+    assert runs[0][1]["predicted"].tolist() == runs[1][1]["predicted"].tolist()
+    assert set(runs[0][1]["predicted"]) <= set(AG_LABELS)

@@ -1,7 +1,6 @@
 """Fine-tuning the topic head's encoder (self_train.encoder): step 0 is the head, the stage writes
 an encoder folder the head names, topic scoring embeds with it, and runs are reproducible."""
 
-import dataclasses
 import json
 from functools import partial
 
@@ -14,7 +13,7 @@ from zeroshot_news.config import ConfigError
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.stages import self_train as self_train_stage
 from zeroshot_news.training.topic_encoder import headed_encoder, tune_encoder
-from zeroshot_news.zeroshot.self_train import fit_topic_head, training_rows
+from zeroshot_news.zeroshot.self_train import fit_topic_head, intercepts_for_shares, training_rows
 from zeroshot_news.zeroshot.topic import classify_topics, topic_scorers
 from zeroshot_news.zeroshot.topic_head import TopicHead, dump_head, pseudo_label_matrix, read_head
 
@@ -24,7 +23,7 @@ def tiny_config(tiny_encoder, *overrides):
     return default_config(*_synthetic_overrides(), f"model.name_or_path={tiny_encoder}", "model.max_length=64",
                           "model.runtime=torch", "cache.enabled=false", "self_train.encoder.epochs=1",
                           "self_train.encoder.batch_size=8", "self_train.encoder.max_length=64",
-                          "self_train.encoder.learning_rate=1e-3",
+                          "self_train.encoder.learning_rate=1e-4",
                           "topic.short_words=0", *overrides)  # synthetic items are short: no zero-shot blend
 
 
@@ -62,6 +61,12 @@ def test_pseudo_label_matrix_and_training_rows():
     assert len(capped) == 2 and set(capped) <= {0, 1, 3, 4} and capped.tolist() == sorted(capped)
 
 
+def test_intercepts_keep_the_frozen_heads_pool_shares():
+    z = np.random.default_rng(0).normal(size=(1000, 3)) * [1.0, 5.0, 0.2] + [0.0, 3.0, -1.0]
+    b = intercepts_for_shares(z, [0.1, 0.25, 0.02])
+    np.testing.assert_allclose((z + b >= 0).mean(axis=0), [0.1, 0.25, 0.02], atol=0.002)
+
+
 @pytest.fixture(scope="module")
 def tuned_pipeline(tiny_encoder, tmp_path_factory):
     """The self_train stage's work on a synthetic pool, twice (for determinism)."""
@@ -87,6 +92,9 @@ def test_the_stage_writes_an_encoder_the_head_names(tuned_pipeline, tiny_encoder
         assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"float16"}  # noqa: SIM118
     assert "pseudo-labels" in (folder / "README.md").read_text(encoding="utf-8")
     tuning = report["encoder_tuning"]
+    _, frozen = fit_topic_head(articles, tiny_config(tiny_encoder, "self_train.encoder.epochs=0"))
+    assert "encoder_tuning" not in frozen
+    assert report["pool_predicted_share"] == pytest.approx(frozen["pool_predicted_share"], abs=0.01)
     assert tuning["passages"] > 0 and tuning["steps"] >= 1 and np.isfinite(tuning["final_loss"])
     base = build_encoder(cfg.model, progress=False)
     assert tuning["base_encoder"] == base.encoder_fingerprint != data["encoder"]
@@ -133,18 +141,20 @@ def test_config_checks():
         default_config("self_train.encoder.epochs=-1")
     with pytest.raises(ConfigError, match="pseudo-labels only"):
         default_config("self_train.encoder.epochs=1", "self_train.labels_from=gold")
-    assert dataclasses.asdict(default_config().self_train.encoder)["epochs"] == 0
+    assert default_config().self_train.tunes_encoder
+    assert not default_config("self_train.encoder=null").self_train.tunes_encoder
+    assert not default_config("self_train.encoder.epochs=0").self_train.tunes_encoder
 
 
 def test_stage_without_fine_tuning_writes_a_readme_only(tmp_path):
     """epochs 0: the head is the frozen-encoder head, the folder holds only why (stale weights go)."""
-    cfg = default_config()
+    cfg = default_config("self_train.encoder.epochs=0")
     folder = tmp_path / "topic_encoder"
     folder.mkdir()
     (folder / "model.safetensors").write_bytes(b"stale")
     self_train_stage.write_no_encoder(folder, cfg)
     assert [p.name for p in folder.iterdir()] == ["README.md"]
-    assert "self_train.encoder.epochs is 0" in (folder / "README.md").read_text(encoding="utf-8")
+    assert "self_train.encoder is off" in (folder / "README.md").read_text(encoding="utf-8")
 
 
 def test_stage_refuses_an_encoder_folder_away_from_the_head(tmp_path):

@@ -364,20 +364,20 @@ class TopicConfig:
 @dataclass(frozen=True)
 class EncoderTuningConfig:
     """Fine-tuning the head's encoder on the head's own pseudo-labels after the head is fitted
-    (``self_train.encoder``; :mod:`zeroshot_news.training.topic_encoder`). epochs 0 = off: the
-    head stays on the configured, frozen encoder."""
+    (``self_train.encoder``; :mod:`zeroshot_news.training.topic_encoder`). epochs 0 (or no
+    section) = off: the head stays on the configured, frozen encoder."""
 
-    epochs: float = 0.0
-    learning_rate: float = 2e-5
-    batch_size: int = 16
-    max_length: int = 256
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    lr_schedule: Literal["linear", "cosine", "constant"] = "linear"
+    epochs: float
+    learning_rate: float
+    batch_size: int
+    max_length: int
+    weight_decay: float
+    warmup_ratio: float
+    lr_schedule: Literal["linear", "cosine", "constant"]
     # The passages with a pseudo-label, a seeded sample of at most this many (time on 2 CPU
-    # cores: about 0.3 s per passage at max_length 256).
-    max_passages: int = 4000
-    num_threads: int | None = None  # torch CPU threads; null: torch's default
+    # cores: about 0.6 s per passage at max_length 256).
+    max_passages: int
+    num_threads: int | None  # torch CPU threads; null: torch's default
 
     def validate(self, key: str) -> None:
         if not 0 <= self.epochs <= 10:
@@ -411,11 +411,17 @@ class SelfTrainConfig:
     # Cap each label's positive_fraction at its zero-shot share of the pool (a rare new label
     # then gets fewer pseudo-positives); false = the fixed share for every label.
     cap_at_zero_shot_share: bool = True
-    encoder: EncoderTuningConfig = field(default_factory=EncoderTuningConfig)
+    # Fine-tune the head's encoder too; null = no.
+    encoder: EncoderTuningConfig | None = None
+
+    @property
+    def tunes_encoder(self) -> bool:
+        return self.encoder is not None and self.encoder.epochs > 0
 
     def validate(self, key: str) -> None:
-        self.encoder.validate(f"{key}.encoder")
-        if self.encoder.epochs and self.labels_from != "pseudo":
+        if self.encoder is not None:
+            self.encoder.validate(f"{key}.encoder")
+        if self.tunes_encoder and self.labels_from != "pseudo":
             raise ConfigError(f"{key}.encoder.epochs: the encoder is fine-tuned on pseudo-labels only "
                               "(labels_from: pseudo)")
         if self.min_pool_passages < 0:
@@ -555,6 +561,9 @@ class BenchmarkConfig:
     self_train_rounds: int | None = None
     self_train_top_fraction: float | None = None  # per predicted class, the most confident share
     self_train_C: float | None = None
+    # and then the encoder fine-tuned on the head's confident pseudo-labels (the pipeline's
+    # self_train.encoder, single-label), cross-fitted the same way; null = the head alone.
+    self_train_encoder: EncoderTuningConfig | None = None
     # The benchmark's own model (scorer / relevance_scorer `own`).
     model: ModelConfig | None = None
 
@@ -588,6 +597,10 @@ class BenchmarkConfig:
                 raise ConfigError(f"{key}.self_train_top_fraction: must be in (0, 1] when self-training")
             if self.self_train_C is None or self.self_train_C <= 0:
                 raise ConfigError(f"{key}.self_train_C: must be > 0 when self-training")
+        if self.self_train_encoder is not None:
+            self.self_train_encoder.validate(f"{key}.self_train_encoder")
+            if self.name != "agnews" or not self.self_train_rounds:
+                raise ConfigError(f"{key}.self_train_encoder: only agnews with self_train_rounds uses it")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def write_no_encoder(folder: Path, cfg: Config) -> None:
     """The encoder output when the head uses the configured encoder itself: a README only
     (DVC tracks the folder either way; stale weights are removed)."""
-    why = ("self_train.encoder.epochs is 0" if not cfg.self_train.encoder.epochs
+    why = ("self_train.encoder is off (epochs 0 or null)" if not cfg.self_train.tunes_encoder
            else "the stage wrote no self-trained head (zero-shot, the shipped head or a few-shot head)")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     articles = read_parquet(args.articles) if cfg.uses_topic_head else None
     fine_tune = partial(tune_encoder, model_cfg=cfg.model, cfg=cfg.self_train.encoder, seed=cfg.self_train.seed,
-                        output_dir=encoder_dir)
+                        output_dir=encoder_dir) if cfg.self_train.tunes_encoder else None
     data, report = fit_topic_head(articles, cfg, args.shipped_head, fine_tune)
     if "encoder_model" not in data:
         write_no_encoder(encoder_dir, cfg)

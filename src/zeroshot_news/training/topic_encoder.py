@@ -27,7 +27,7 @@ import numpy as np
 
 from zeroshot_news.config import EncoderTuningConfig, ModelConfig
 from zeroshot_news.scorers.loading import load_tokenizer, load_weights, resolve_model
-from zeroshot_news.training.loop import Encoded, fit, native_bf16, save_model
+from zeroshot_news.training.loop import Encoded, fit, native_bf16, predict_logits, save_model
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,46 @@ def device_of(model_cfg: ModelConfig) -> str:
     return select_device(model_cfg.device)
 
 
-def tune_encoder(texts: Sequence[str], targets: np.ndarray, mask: np.ndarray, coef: np.ndarray,
-                 intercept: np.ndarray, card: str, *, model_cfg: ModelConfig, cfg: EncoderTuningConfig, seed: int,
-                 output_dir: Path | str, progress: bool = True) -> TunedEncoder:
+def encode_texts(tokenizer, texts: Sequence[str], max_length: int) -> Encoded:
+    """Single texts tokenised once (padding happens per batch)."""
+    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False, return_token_type_ids=True)
+    return Encoded(enc["input_ids"], enc["token_type_ids"])
+
+
+def masked_bce_loss(targets: np.ndarray, mask: np.ndarray):
+    """Per-label binary cross-entropy over the labels each text has a pseudo-label for (mask 1)."""
+    import torch
+
+    y, m = torch.tensor(targets, dtype=torch.float32), torch.tensor(mask, dtype=torch.float32)
+
+    def loss(logits, idx):
+        per = torch.nn.functional.binary_cross_entropy_with_logits(logits, y[idx], reduction="none")
+        return (per * m[idx]).sum() / m[idx].sum().clamp(min=1.0)
+    return loss
+
+
+def cross_entropy_loss(classes: np.ndarray):
+    """Single-label cross-entropy on class indices (AG News' benchmark)."""
+    import torch
+
+    y = torch.tensor(classes, dtype=torch.long)
+    return lambda logits, idx: torch.nn.functional.cross_entropy(logits, y[idx])
+
+
+@dataclass
+class HeadedRun:
+    model: object  # the fine-tuned HeadedEncoder (on the CPU)
+    tokenizer: object
+    max_length: int
+    device: str
+    info: dict
+
+
+def fine_tune_headed(texts: Sequence[str], loss_fn, coef: np.ndarray, intercept: np.ndarray, *,
+                     model_cfg: ModelConfig, cfg: EncoderTuningConfig, seed: int, progress: bool = True,
+                     desc: str = "fine-tune encoder") -> HeadedRun:
     """Fine-tune a copy of ``model_cfg``'s encoder with a linear layer started at (coef,
-    intercept) on ``texts``' [texts, labels] 0/1 ``targets`` where ``mask`` is 1; save the
-    encoder (with ``card`` as its README) to ``output_dir``."""
+    intercept) on ``texts``; ``loss_fn(logits, batch indices)`` is the batch loss."""
     import torch
     from transformers import AutoModel
 
@@ -108,27 +142,36 @@ def tune_encoder(texts: Sequence[str], targets: np.ndarray, mask: np.ndarray, co
     tokenizer = load_tokenizer(resolved)
     model = headed_encoder(load_weights(resolved, AutoModel, unused=UNUSED_WEIGHTS), coef, intercept)
     max_length = min(cfg.max_length, model_cfg.max_length)
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False,
-                    return_token_type_ids=True)
-    encoded = Encoded(enc["input_ids"], enc["token_type_ids"])
-    y = torch.tensor(targets, dtype=torch.float32)
-    m = torch.tensor(mask, dtype=torch.float32)
-
-    def masked_bce(logits, idx):
-        per = torch.nn.functional.binary_cross_entropy_with_logits(logits, y[idx], reduction="none")
-        return (per * m[idx]).sum() / m[idx].sum().clamp(min=1.0)
-
     device = device_of(model_cfg)
     # bf16 autocast only on a GPU: CPU runs stay fp32 (the same numbers on every CPU).
     bf16 = device.startswith("cuda") and native_bf16(device)
-    result = fit(model, encoded, masked_bce, TuningRecipe.of(cfg, seed), tokenizer.pad_token_id, device, bf16,
-                 desc="fine-tune encoder (self_train)", progress=progress)
-    model.cpu()
-    weight = model.head.weight.detach().double().numpy()
-    bias = model.head.bias.detach().double().numpy()
-    save_model(model.encoder, tokenizer, output_dir, card)
+    result = fit(model, encode_texts(tokenizer, texts, max_length), loss_fn, TuningRecipe.of(cfg, seed),
+                 tokenizer.pad_token_id, device, bf16, desc=desc, progress=progress)
+    log.info("%s: %d texts, %d steps in %.0fs (loss %.3f)", desc, len(texts), result.steps, result.seconds,
+             result.final_loss)
     info = {"passages": len(texts), "steps": result.steps, "final_loss": round(result.final_loss, 4),
             "max_length": max_length}
-    log.info("self_train: encoder fine-tuned on %d passages, %d steps in %.0fs (loss %.3f) -> %s", len(texts),
-             result.steps, result.seconds, result.final_loss, output_dir)
-    return TunedEncoder(Path(output_dir), weight, bias, info)
+    return HeadedRun(model.cpu(), tokenizer, max_length, device, info)
+
+
+def headed_logits(run: HeadedRun, texts: Sequence[str], batch_size: int = 64, progress: bool = True) -> np.ndarray:
+    """[texts, labels] logits of a fine-tuned encoder + layer."""
+    encoded = encode_texts(run.tokenizer, texts, run.max_length)
+    out = predict_logits(run.model, encoded, batch_size, run.tokenizer.pad_token_id, run.device, False,
+                         run.model.head.out_features, desc="predict (fine-tuned encoder)", progress=progress)
+    run.model.cpu()
+    return out.numpy()
+
+
+def tune_encoder(texts: Sequence[str], targets: np.ndarray, mask: np.ndarray, coef: np.ndarray,
+                 intercept: np.ndarray, card: str, *, model_cfg: ModelConfig, cfg: EncoderTuningConfig, seed: int,
+                 output_dir: Path | str, progress: bool = True) -> TunedEncoder:
+    """The self_train stage's fine-tuning: :func:`fine_tune_headed` on ``texts``' [texts, labels]
+    0/1 ``targets`` where ``mask`` is 1 (:func:`masked_bce_loss`); the encoder is saved (with
+    ``card`` as its README) to ``output_dir``, the layer returned as the new head's weights."""
+    run = fine_tune_headed(texts, masked_bce_loss(targets, mask), coef, intercept, model_cfg=model_cfg, cfg=cfg,
+                           seed=seed, progress=progress, desc="fine-tune encoder (self_train)")
+    weight = run.model.head.weight.detach().double().numpy()
+    bias = run.model.head.bias.detach().double().numpy()
+    save_model(run.model.encoder, run.tokenizer, output_dir, card)
+    return TunedEncoder(Path(output_dir), weight, bias, run.info)

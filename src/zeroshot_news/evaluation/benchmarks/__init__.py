@@ -58,6 +58,8 @@ def run_benchmark(cfg: Config, name: str, progress: bool = True) -> tuple[dict, 
     scorer = benchmark_scorer(cfg, model_cfg, progress)
     module = MODULES[bench.name]
     extra = {}
+    if bench.self_train_encoder is not None:
+        extra["model_cfg"] = model_cfg  # the encoder it fine-tunes
     if bench.relevance_scorer not in (None, bench.scorer):
         relevance_cfg = model_of(cfg, bench.relevance_scorer, bench)
         extra["relevance_scorer"] = benchmark_scorer(cfg, relevance_cfg, progress)

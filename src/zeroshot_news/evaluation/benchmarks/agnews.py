@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score
 
-from zeroshot_news.config import BenchmarkConfig
+from zeroshot_news.config import BenchmarkConfig, ModelConfig
 from zeroshot_news.corpus.sampling import subsample_frame
 from zeroshot_news.evaluation.benchmarks.common import (
     benchmark_file,
@@ -71,8 +71,9 @@ def load(cfg: BenchmarkConfig) -> pd.DataFrame:
     return subsample_frame(items, cfg.max_items, cfg.sample_seed)
 
 
-def run(cfg: BenchmarkConfig, scorer: PairScorer, overlap: int = 1,
-        progress: bool = True) -> tuple[dict, pd.DataFrame]:
+def run(cfg: BenchmarkConfig, scorer: PairScorer, overlap: int = 1, progress: bool = True,
+        model_cfg: ModelConfig | None = None) -> tuple[dict, pd.DataFrame]:
+    """``model_cfg``: the encoder's config, for ``cfg.self_train_encoder`` (fine-tuning)."""
     items = load(cfg)
     classes = read_classes(cfg)
     check_classes(cfg, "labels", cfg.labels, classes)
@@ -92,7 +93,7 @@ def run(cfg: BenchmarkConfig, scorer: PairScorer, overlap: int = 1,
     self_trained = None
     if cfg.self_train_rounds and scorer.bi_encoder:
         self_trained = cross_fitted_self_training(cfg, scorer, passages, hypotheses, label_of, classes,
-                                                  [groups[d] for d in docs["doc_id"]])
+                                                  [groups[d] for d in docs["doc_id"]], model_cfg, progress)
     predictions = items[["item_id", "gold"]].copy()
     predictions["predicted"] = [classes[i] for i in (zero_shot if self_trained is None else self_trained)]
     predictions["zero_shot"] = [classes[i] for i in zero_shot]
@@ -107,11 +108,17 @@ def run(cfg: BenchmarkConfig, scorer: PairScorer, overlap: int = 1,
         **classification_metrics(predictions["gold"], predictions["predicted"], classes),
         "predicted_share": {c: round(float((predictions["predicted"] == c).mean()), 4) for c in classes},
         "method": "zero-shot" if self_trained is None else
-                  f"self-trained ({cfg.self_train_rounds} rounds, {CROSS_FIT_FOLDS}-fold cross-fitted, no labels)",
+                  f"self-trained ({cfg.self_train_rounds} rounds{encoder_note(cfg)}, {CROSS_FIT_FOLDS}-fold "
+                  "cross-fitted, no labels)",
         "zero_shot_accuracy": round(float(accuracy_score(predictions["gold"], predictions["zero_shot"])), 4),
     }
     metrics.pop("n")
     return metrics, predictions
+
+
+def encoder_note(cfg: BenchmarkConfig) -> str:
+    enc = cfg.self_train_encoder
+    return f", then the encoder fine-tuned {enc.epochs:g} epoch(s)" if enc is not None and enc.epochs else ""
 
 
 def self_training_inputs(scorer: PairScorer, passages: pd.DataFrame, hypotheses: list[str], label_of: list[str],
@@ -130,16 +137,59 @@ def self_training_inputs(scorer: PairScorer, passages: pd.DataFrame, hypotheses:
 
 def cross_fitted_self_training(cfg: BenchmarkConfig, scorer: PairScorer, passages: pd.DataFrame,
                                hypotheses: list[str], label_of: list[str], classes: list[str],
-                               item_passages: list[np.ndarray]) -> np.ndarray:
+                               item_passages: list[np.ndarray], model_cfg: ModelConfig | None = None,
+                               progress: bool = True) -> np.ndarray:
     """Predicted class per item from label-free self-training, cross-fitted: the head that
-    scores an item was fitted on the *other* fold's texts (and never sees a label)."""
+    scores an item was fitted on the *other* fold's texts (and never sees a label). With
+    ``cfg.self_train_encoder``, the head's encoder (``model_cfg``) is then fine-tuned on the
+    fold's confident pseudo-labels (:func:`fine_tuned_predictions`) and predicts instead."""
+    if cfg.self_train_encoder is not None and cfg.self_train_encoder.epochs and model_cfg is None:
+        raise ValueError("agnews: self_train_encoder fine-tunes the encoder: pass its model_cfg")
     signal, vectors = self_training_inputs(scorer, passages, hypotheses, label_of, classes, item_passages)
     fold = np.random.default_rng(cfg.sample_seed).permutation(len(vectors)) % CROSS_FIT_FOLDS
     predicted = np.zeros(len(vectors), dtype=int)
+    texts = [" ".join(passages["text"].iloc[idx]) for idx in item_passages]
     for k in range(CROSS_FIT_FOLDS):
-        fit, score = fold != k, fold == k
+        fit, score = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
         clf = self_train_single_label(vectors[fit], signal[fit], rounds=cfg.self_train_rounds,
                                       top_fraction=cfg.self_train_top_fraction, C=cfg.self_train_C,
                                       seed=cfg.sample_seed)
-        predicted[score] = clf.classes_[clf.predict_proba(vectors[score]).argmax(axis=1)]
+        if cfg.self_train_encoder is None or not cfg.self_train_encoder.epochs:
+            predicted[score] = clf.classes_[clf.predict_proba(vectors[score]).argmax(axis=1)]
+        else:
+            predicted[score] = fine_tuned_predictions(clf, vectors[fit], [texts[i] for i in fit],
+                                                      [texts[i] for i in score], len(classes), cfg, model_cfg,
+                                                      progress)
     return predicted
+
+
+# The share of each pseudo-class (the head's predictions on the fold it was fitted on), most
+# confident first, that the encoder is fine-tuned on: research/agnews_encoder_selftrain.py's
+# recipe, fixed before its first run.
+ENCODER_KEEP = 0.5
+
+
+def fine_tuned_predictions(clf, fit_vectors: np.ndarray, fit_texts: list[str], score_texts: list[str],
+                           n_classes: int, cfg: BenchmarkConfig, model_cfg: ModelConfig, progress: bool) -> np.ndarray:
+    """The fitted head's confident pseudo-labels on its own fold fine-tune the encoder + a linear
+    layer started as the head (softmax cross-entropy); the other fold is predicted by argmax."""
+    from zeroshot_news.training.topic_encoder import cross_entropy_loss, fine_tune_headed, headed_logits
+
+    proba = clf.predict_proba(fit_vectors)
+    pseudo, confidence = clf.classes_[proba.argmax(axis=1)], proba.max(axis=1)
+    keep = []
+    for c in np.unique(pseudo):
+        members = np.flatnonzero(pseudo == c)
+        ranked = members[np.argsort(-confidence[members], kind="stable")]
+        keep.extend(ranked[: max(1, int(ENCODER_KEEP * len(members)))])
+    keep = np.sort(np.array(keep))
+    enc = cfg.self_train_encoder
+    if len(keep) > enc.max_passages:  # a seeded sample, as the pipeline caps its pool
+        keep = np.sort(np.random.default_rng(cfg.sample_seed).choice(keep, size=enc.max_passages, replace=False))
+    coef = np.zeros((n_classes, fit_vectors.shape[1]))
+    intercept = np.full(n_classes, -1e3)  # a class the head never predicts starts out of reach
+    coef[clf.classes_], intercept[clf.classes_] = clf.coef_, clf.intercept_
+    run = fine_tune_headed([fit_texts[i] for i in keep], cross_entropy_loss(pseudo[keep]), coef, intercept,
+                           model_cfg=model_cfg, cfg=enc, seed=cfg.sample_seed, progress=progress,
+                           desc="fine-tune encoder (agnews fold)")
+    return headed_logits(run, score_texts, progress=progress).argmax(axis=1)
