@@ -75,7 +75,7 @@ def test_short_items_are_decided_at_the_scaled_threshold():
     docs = pd.DataFrame({"doc_id": ["headline", "article"], "title": ["Troops cross the border", "Talks"],
                          "body": ["", " ".join(["Troops moved."] * 40)]})
     on, off = section(TopicConfig, "topic"), section(TopicConfig, "topic", short_words=0)
-    assert (on.short_words, on.short_threshold_scale) == (60, 0.9)  # conf/config.yaml
+    assert (on.short_words, on.short_threshold_scale) == (60, 0.8)  # conf/config.yaml
     assert is_short(docs, on) == [True, False] and is_short(docs, off) == [False, False]
 
     class Flat(KeywordScorer):  # every pair scores 0.47: between the short and the article threshold
@@ -83,7 +83,7 @@ def test_short_items_are_decided_at_the_scaled_threshold():
             return np.full((len(texts), len(hypotheses)), 0.47)
 
     split = section(PassageConfig, "passages", overlap_sentences=0)
-    for cfg, thresholds, predicted in [(on, [0.45, 0.5], [True, False]), (off, [0.5, 0.5], [False, False])]:
+    for cfg, thresholds, predicted in [(on, [0.4, 0.5], [True, False]), (off, [0.5, 0.5], [False, False])]:
         t = classify_topics(docs, Flat({}), TAXONOMY, cfg, split, progress=False).topics
         t = t[t["label"] == "military"]
         assert list(t["threshold"]) == thresholds and list(t["predicted"]) == predicted
@@ -105,7 +105,7 @@ def test_a_head_fitted_on_short_texts_decides_them_at_its_own_threshold():
         return t.set_index("label").loc["military", "threshold"]
 
     # A head from an article pool, and one written before the share was recorded: scaled.
-    assert threshold({"pool_short_share": 0.0}) == threshold({}) == 0.45
+    assert threshold({"pool_short_share": 0.0}) == threshold({}) == 0.4
     # A head self-trained on a headline corpus: its own threshold.
     assert threshold({"pool_short_share": 0.8}) == 0.5
     assert scales_short_items(None)  # zero-shot scores are scaled as before

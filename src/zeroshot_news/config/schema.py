@@ -416,14 +416,13 @@ class SelfTrainConfig:
 
     @property
     def tunes_encoder(self) -> bool:
-        return self.encoder is not None and self.encoder.epochs > 0
+        """Whether the head's encoder is fine-tuned: on the label-free head's pseudo-labels only
+        (the few-shot head, ``labels_from: gold``, stays on frozen vectors)."""
+        return self.encoder is not None and self.encoder.epochs > 0 and self.labels_from == "pseudo"
 
     def validate(self, key: str) -> None:
         if self.encoder is not None:
             self.encoder.validate(f"{key}.encoder")
-        if self.tunes_encoder and self.labels_from != "pseudo":
-            raise ConfigError(f"{key}.encoder.epochs: the encoder is fine-tuned on pseudo-labels only "
-                              "(labels_from: pseudo)")
         if self.min_pool_passages < 0:
             raise ConfigError(f"{key}.min_pool_passages: must be >= 0")
         if not 0 <= self.rounds <= 5:
