@@ -38,24 +38,9 @@ from zeroshot_news.config import compose_config, parse_config
 from zeroshot_news.evaluation.benchmarks.agnews import CROSS_FIT_FOLDS, load, read_classes, self_training_inputs
 from zeroshot_news.scorers.build import build_scorer
 from zeroshot_news.scorers.loading import load_tokenizer, load_weights, resolve_model
+from zeroshot_news.training.topic_encoder import headed_encoder
 from zeroshot_news.zeroshot.scoring import budget_hypotheses, split_articles
 from zeroshot_news.zeroshot.topic_head import self_train_single_label
-
-
-class EncoderClassifier(torch.nn.Module):
-    def __init__(self, encoder, coef: np.ndarray, intercept: np.ndarray):
-        super().__init__()
-        self.encoder = encoder
-        self.head = torch.nn.Linear(coef.shape[1], coef.shape[0])
-        with torch.no_grad():
-            self.head.weight.copy_(torch.tensor(coef, dtype=torch.float32))
-            self.head.bias.copy_(torch.tensor(intercept, dtype=torch.float32))
-
-    def forward(self, input_ids, attention_mask):
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        return self.head(torch.nn.functional.normalize(pooled, dim=-1))
 
 
 def head_inputs(bench, scorer, items):
@@ -85,7 +70,7 @@ def predict(model, tokenizer, texts, max_length, batch_size=64) -> np.ndarray:
     with torch.no_grad():
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
-            logits[idx] = model(*batches(tokenizer, texts, idx, max_length)).numpy()
+            logits[idx] = model(*batches(tokenizer, texts, idx, max_length)).logits.numpy()
     return logits
 
 
@@ -104,7 +89,7 @@ def fine_tune(model, tokenizer, texts, loss_of, args) -> None:
         order = rng.permutation(len(texts))
         for start in range(0, len(order), args.batch_size):
             idx = order[start:start + args.batch_size]
-            loss = loss_of(model(*batches(tokenizer, texts, idx, args.max_length)), idx)
+            loss = loss_of(model(*batches(tokenizer, texts, idx, args.max_length)).logits, idx)
             loss.backward()
             opt.step()
             sched.step()
@@ -156,7 +141,7 @@ def main() -> None:
         coef = np.zeros((len(classes), vectors.shape[1]))
         intercept = np.full(len(classes), -1e3)
         coef[clf.classes_], intercept[clf.classes_] = clf.coef_, clf.intercept_
-        model = EncoderClassifier(load_weights(resolved, AutoModel, unused=("pooler.",)), coef, intercept)
+        model = headed_encoder(load_weights(resolved, AutoModel, unused=("pooler.",)), coef, intercept)
         fit_texts = [texts[i] for i in fit]
         score_texts = [texts[i] for i in score]
         step0_pred[score] = predict(model, tokenizer, score_texts, args.max_length).argmax(axis=1)

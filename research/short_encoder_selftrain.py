@@ -49,11 +49,12 @@ from zeroshot_news.corpus.gold import matched_gold, split_tune_test
 from zeroshot_news.metrics import bootstrap_ci
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.scorers.loading import load_tokenizer, load_weights, resolve_model
+from zeroshot_news.training.topic_encoder import headed_encoder
 from zeroshot_news.zeroshot.scoring import split_articles
 from zeroshot_news.zeroshot.topic_head import pseudo_labels, read_head
 
 sys.path.insert(0, str(Path(__file__).parent))
-from agnews_encoder_selftrain import EncoderClassifier, fine_tune, predict
+from agnews_encoder_selftrain import fine_tune, predict
 from short_zero_shot_blend import LABELS, best_threshold, blended, macro, mean_ap
 
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)
@@ -149,7 +150,7 @@ def main() -> None:
 
     resolved = resolve_model(cfg.model.name_or_path)
     tokenizer = load_tokenizer(resolved)
-    model = EncoderClassifier(load_weights(resolved, AutoModel, unused=("pooler.",)), head.coef, head.intercept)
+    model = headed_encoder(load_weights(resolved, AutoModel, unused=("pooler.",)), head.coef, head.intercept)
     sigmoid = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
     started = time.perf_counter()
     fine_tune(model, tokenizer, [texts[i] for i in keep], masked_bce(targets[keep], mask[keep]), args)

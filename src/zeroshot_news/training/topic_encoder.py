@@ -17,6 +17,7 @@ dev-gold tune mean AP 0.903 -> 0.910; AG News, cross-fitted, 0.840 -> 0.861.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import types
 from collections.abc import Sequence
@@ -35,22 +36,10 @@ log = logging.getLogger(__name__)
 UNUSED_WEIGHTS = ("pooler.",)
 
 
-@dataclass(frozen=True)
-class TuningRecipe:
-    """What :func:`~zeroshot_news.training.loop.fit` reads (its ``Recipe`` protocol)."""
-
-    seed: int
-    epochs: float
-    batch_size: int
-    learning_rate: float
-    weight_decay: float
-    warmup_ratio: float
-    lr_schedule: str
-
-    @classmethod
-    def of(cls, cfg: EncoderTuningConfig, seed: int) -> TuningRecipe:
-        return cls(seed, cfg.epochs, cfg.batch_size, cfg.learning_rate, cfg.weight_decay, cfg.warmup_ratio,
-                   cfg.lr_schedule)
+def tuning_recipe(cfg: EncoderTuningConfig, seed: int) -> types.SimpleNamespace:
+    """What :func:`~zeroshot_news.training.loop.fit` reads (its ``Recipe`` protocol): the
+    settings and the seed (``self_train.seed``; AG News: its ``sample_seed``)."""
+    return types.SimpleNamespace(**dataclasses.asdict(cfg), seed=seed)
 
 
 def headed_encoder(encoder, coef: np.ndarray, intercept: np.ndarray):
@@ -145,7 +134,7 @@ def fine_tune_headed(texts: Sequence[str], loss_fn, coef: np.ndarray, intercept:
     device = device_of(model_cfg)
     # bf16 autocast only on a GPU: CPU runs stay fp32 (the same numbers on every CPU).
     bf16 = device.startswith("cuda") and native_bf16(device)
-    result = fit(model, encode_texts(tokenizer, texts, max_length), loss_fn, TuningRecipe.of(cfg, seed),
+    result = fit(model, encode_texts(tokenizer, texts, max_length), loss_fn, tuning_recipe(cfg, seed),
                  tokenizer.pad_token_id, device, bf16, desc=desc, progress=progress)
     log.info("%s: %d texts, %d steps in %.0fs (loss %.3f)", desc, len(texts), result.steps, result.seconds,
              result.final_loss)
