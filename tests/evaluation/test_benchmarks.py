@@ -430,3 +430,17 @@ def test_agnews_encoder_fine_tuning_is_cross_fitted_and_reproducible(agnews_dir,
     assert "encoder fine-tuned" in runs[0][0]["method"] and "encoder" not in head_metrics["method"]
     assert runs[0][1]["predicted"].tolist() == runs[1][1]["predicted"].tolist()
     assert set(runs[0][1]["predicted"]) <= set(AG_LABELS)
+
+
+def test_run_benchmark_agnews_with_encoder_fine_tuning(agnews_dir, tiny_encoder):
+    """Through run_benchmark, as the DVC stage calls it: the encoder's config reaches agnews.run,
+    and no relevance model is reported for a benchmark without one."""
+    from tests.fakes import default_config
+
+    cfg = default_config(f"benchmarks.agnews.path={agnews_dir}", f"model.name_or_path={tiny_encoder}",
+                         "model.runtime=torch", "model.max_length=64", "cache.enabled=false",
+                         "benchmarks.agnews.self_train_encoder.batch_size=2",
+                         "benchmarks.agnews.self_train_encoder.max_length=64")
+    metrics, predictions = run_benchmark(cfg, "agnews", progress=False)
+    assert "encoder fine-tuned" in metrics["method"] and "relevance_model" not in metrics
+    assert len(predictions) == 6

@@ -63,6 +63,7 @@ def run_benchmark(cfg: Config, name: str, progress: bool = True) -> tuple[dict, 
     if bench.relevance_scorer not in (None, bench.scorer):
         relevance_cfg = model_of(cfg, bench.relevance_scorer, bench)
         extra["relevance_scorer"] = benchmark_scorer(cfg, relevance_cfg, progress)
+    relevance = "relevance_scorer" in extra
     start = time.perf_counter()
     results, predictions = module.run(bench, scorer, cfg.passages.overlap_sentences, progress=progress, **extra)
     seconds = time.perf_counter() - start
@@ -76,7 +77,7 @@ def run_benchmark(cfg: Config, name: str, progress: bool = True) -> tuple[dict, 
                   "fingerprint": model_id(scorer)},
         **({"relevance_model": {"scorer": bench.relevance_scorer, "backend": relevance_cfg.backend,
                                 "name_or_path": relevance_cfg.name_or_path,
-                                "fingerprint": model_id(extra["relevance_scorer"])}} if extra else {}),
+                                "fingerprint": model_id(extra["relevance_scorer"])}} if relevance else {}),
         "reference": module.REFERENCE,
         **results,
         # Wall time of scoring (model loading excluded); depends on the machine.
