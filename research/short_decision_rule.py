@@ -13,7 +13,7 @@ could use the ranking better; each has parameters the tune half picks:
 - per label: a scale per label (best triple on tune), at every w;
 - prevalence matching: per label, the threshold at which the short items' predicted share
   (all 544 items, no label read) equals the head's predicted share on the article pool
-  (``reports/topic.json``), at every w.
+  (``reports/stages/topic.json``), at every w.
 
 Criterion, written before the runs it reads: the variant with the highest tune macro-F1 is
 adopted when its paired bootstrap against the configured rule (w 0.5, scale 0.8) on the tune half
@@ -75,7 +75,7 @@ def main(paths: list[str]) -> None:
     tune = (gold["split"] == "tune").to_numpy()
     words = gold["text"].str.split().str.len().to_numpy()
     short_bucket = words < BUCKET_WORDS
-    pool_share = json.loads(Path("reports/topic.json").read_text())["predicted_share"]
+    pool_share = json.loads(Path("reports/stages/topic.json").read_text())["predicted_share"]
     share = np.array([pool_share[lab] for lab in labels])
     print(f"tune {tune.sum()} items ({(short_bucket & tune).sum()} under {BUCKET_WORDS} words), "
           f"test {(~tune).sum()}; article pool shares {dict(zip(labels, share, strict=True))}")
