@@ -35,6 +35,7 @@ is not lower than 0.8148 - 0.01.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from functools import partial
 from pathlib import Path
 
@@ -57,6 +58,8 @@ def main() -> None:
     ap.add_argument("--articles", default="data/processed/articles.parquet")
     args = ap.parse_args()
     cfg = load_config()
+    cfg = dataclasses.replace(cfg, self_train=dataclasses.replace(
+        cfg.self_train, encoder=dataclasses.replace(cfg.self_train.encoder, soft_rounds=0)))  # the run it records
     labels = [lab.name for lab in cfg.taxonomy.labels]
     pool = read_parquet(args.articles)[["doc_id", "title", "body"]]
     encoder = build_encoder(cfg.model, cache=cfg.cache)
@@ -72,7 +75,8 @@ def main() -> None:
     tune = partial(tune_encoder, model_cfg=cfg.model, cfg=cfg.self_train.encoder, seed=cfg.self_train.seed,
                    output_dir=out / "topic_encoder")
 
-    def with_ledes(texts, targets, mask, coef, intercept, card):
+    def with_ledes(texts, targets, mask, coef, intercept, card, start=None):
+        assert start is None, "the run this script records had one round (self_train.encoder.soft_rounds=0)"
         return tune(list(texts) + ledes, np.vstack([targets, lede_targets]),
                     np.vstack([mask, np.ones_like(lede_targets)]), coef, intercept,
                     card + f"- plus {len(ledes)} ledes labelled with their article's decision\n")

@@ -54,33 +54,19 @@ from zeroshot_news.io import read_parquet
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.training.topic_encoder import tune_encoder
 from zeroshot_news.zeroshot.scoring import split_articles
-from zeroshot_news.zeroshot.self_train import encoder_card, fine_tune_encoder, intercepts_for_shares
+from zeroshot_news.zeroshot.self_train import fine_tune_encoder, sharpened_targets, tuning_round
 from zeroshot_news.zeroshot.topic import build_head_encoder
-from zeroshot_news.zeroshot.topic_head import COEF_DECIMALS, TopicHead, dump_head, read_head
-
-
-def sharpened_targets(p: np.ndarray) -> np.ndarray:
-    """LOTClass's target distribution, per label as a binary one: p^2/f against (1-p)^2/(1-f),
-    f the label's soft frequency on the pool (confident passages pulled further, frequent labels
-    held back)."""
-    f = p.mean(axis=0, keepdims=True)
-    pos, neg = p**2 / f, (1 - p) ** 2 / (1 - f)
-    return pos / (pos + neg)
+from zeroshot_news.zeroshot.topic_head import TopicHead, dump_head, read_head
 
 
 def soft_round(head: TopicHead, texts: list[str], embeddings: np.ndarray, cfg, fine_tune) -> TopicHead:
-    """The round-1 encoder + layer fine-tuned on :func:`sharpened_targets` of every passage; the
-    intercepts keep the frozen head's pool shares (as ``fine_tune_encoder`` sets them)."""
+    """The round-1 encoder + layer fine-tuned on the sharpened targets of every passage, the
+    intercepts keeping the frozen head's pool shares: the pipeline's ``tuning_round`` (since
+    adopted as ``self_train.encoder.soft_rounds``, which runs it after round 1 itself)."""
     targets = sharpened_targets(head.predict_proba(embeddings))
-    tuned = fine_tune(texts, targets, np.ones_like(targets), head.coef, head.intercept,
-                      encoder_card(cfg, head, len(texts), len(texts)))
-    encoder = build_encoder(dataclasses.replace(cfg.model, name_or_path=str(tuned.folder)), cache=cfg.cache)
-    coef = np.round(tuned.coef, COEF_DECIMALS)
-    z = encoder.embed(texts).astype(np.float64) @ coef.T
     shares = [head.info["pool_predicted_share"][lab] for lab in head.labels]
-    intercept = np.round(intercepts_for_shares(z, shares), COEF_DECIMALS)
-    info = {**head.info, "encoder_tuning": {**tuned.info, "targets": "soft (sharpened)"}}
-    return TopicHead(head.labels, encoder.encoder_fingerprint, coef, intercept, info, Path(tuned.folder).name)
+    tuned, _, info = tuning_round(head, texts, targets, np.ones_like(targets), shares, cfg, fine_tune, True, None)
+    return dataclasses.replace(tuned, info={**head.info, "encoder_tuning": {**info, "targets": "soft (sharpened)"}})
 
 
 def main() -> None:
@@ -104,7 +90,10 @@ def main() -> None:
     embeddings = round1.embed(texts).astype(np.float64)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cfg2 = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, name_or_path=str(head.encoder_dir)))
+    # Round 2 alone: the hard round as the pipeline's round 1 (no soft rounds after it).
+    encoder_cfg = dataclasses.replace(cfg.self_train.encoder, soft_rounds=0)
+    cfg2 = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, name_or_path=str(head.encoder_dir)),
+                               self_train=dataclasses.replace(cfg.self_train, encoder=encoder_cfg))
     fine_tune = partial(tune_encoder, model_cfg=cfg2.model, cfg=cfg.self_train.encoder, seed=cfg.self_train.seed,
                         output_dir=out / "topic_encoder")
     if args.targets == "soft":

@@ -424,7 +424,8 @@ def test_agnews_encoder_fine_tuning_is_cross_fitted_and_reproducible(agnews_dir,
     with pytest.raises(ValueError, match="pass its model_cfg"):
         agnews.run(_cfg("agnews", agnews_dir), scorer, progress=False)
     tuned = EncoderTuningConfig(epochs=2, learning_rate=1e-3, batch_size=2, max_length=64, weight_decay=0.0,
-                                warmup_ratio=0.0, lr_schedule="linear", max_passages=100, num_threads=None)
+                                warmup_ratio=0.0, lr_schedule="linear", max_passages=100, num_threads=None,
+                                soft_rounds=0)
     runs = [agnews.run(_cfg("agnews", agnews_dir, self_train_encoder=tuned), scorer, progress=False,
                        model_cfg=model_cfg) for _ in range(2)]
     assert "encoder fine-tuned" in runs[0][0]["method"] and "encoder" not in head_metrics["method"]

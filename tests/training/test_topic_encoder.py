@@ -13,7 +13,7 @@ from zeroshot_news.config import ConfigError
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.stages import self_train as self_train_stage
 from zeroshot_news.training.topic_encoder import headed_encoder, tune_encoder
-from zeroshot_news.zeroshot.self_train import fit_topic_head, intercepts_for_shares, training_rows
+from zeroshot_news.zeroshot.self_train import fit_topic_head, intercepts_for_shares, sharpened_targets, training_rows
 from zeroshot_news.zeroshot.topic import classify_topics, topic_scorers
 from zeroshot_news.zeroshot.topic_head import TopicHead, dump_head, pseudo_label_matrix, read_head
 
@@ -67,6 +67,17 @@ def test_intercepts_keep_the_frozen_heads_pool_shares():
     np.testing.assert_allclose((z + b >= 0).mean(axis=0), [0.1, 0.25, 0.02], atol=0.002)
 
 
+def test_sharpened_targets_pull_confident_passages_and_hold_back_frequent_labels():
+    p = np.array([[0.5, 0.5], [0.8, 0.8], [0.2, 0.2], [0.5, 0.5]])  # both labels: mean p 0.5
+    q = sharpened_targets(p)
+    np.testing.assert_allclose(q[[0, 3]], 0.5)
+    assert q[1, 0] > 0.8 and q[2, 0] < 0.2  # away from 0.5, further
+    assert np.all((q >= 0) & (q <= 1))
+    rare, frequent = np.array([[0.6], [0.1], [0.1], [0.1]]), np.array([[0.6], [0.9], [0.9], [0.9]])
+    assert sharpened_targets(rare)[0, 0] > 0.6 > sharpened_targets(frequent)[0, 0]  # same p, other label frequency
+    assert np.all(np.diff(sharpened_targets(np.linspace(0.01, 0.99, 50)[:, None]), axis=0) > 0)  # order kept
+
+
 @pytest.fixture(scope="module")
 def tuned_pipeline(tiny_encoder, tmp_path_factory):
     """The self_train stage's work on a synthetic pool, twice (for determinism)."""
@@ -90,8 +101,10 @@ def test_the_stage_writes_an_encoder_the_head_names(tuned_pipeline, tiny_encoder
 
     with safe_open(folder / "model.safetensors", "np") as f:
         assert {str(f.get_tensor(k).dtype) for k in f.keys()} == {"float16"}  # noqa: SIM118
-    assert "pseudo-labels" in (folder / "README.md").read_text(encoding="utf-8")
+    assert "sharpened soft targets" in (folder / "README.md").read_text(encoding="utf-8")
     tuning = report["encoder_tuning"]
+    assert cfg.self_train.encoder.soft_rounds == 1 and len(tuning["soft_rounds"]) == 1
+    assert tuning["soft_rounds"][0]["passages"] >= tuning["passages"]  # every passage has a soft target
     _, frozen = fit_topic_head(articles, tiny_config(tiny_encoder, "self_train.encoder.epochs=0"))
     assert "encoder_tuning" not in frozen
     assert report["pool_predicted_share"] == pytest.approx(frozen["pool_predicted_share"], abs=0.01)
@@ -118,6 +131,16 @@ def test_the_stage_writes_an_encoder_the_head_names(tuned_pipeline, tiny_encoder
         check_head(head, ["military"], base.encoder_fingerprint)
 
 
+def test_soft_rounds_continue_from_the_first_round(tuned_pipeline, tiny_encoder, tmp_path):
+    articles, _, [(_, data, _), _] = tuned_pipeline
+    cfg = tiny_config(tiny_encoder, "self_train.encoder.soft_rounds=0")
+    one, report = fit_topic_head(articles, cfg, None, fine_tuner(cfg, tmp_path / "topic_encoder"))
+    assert "soft_rounds" not in report["encoder_tuning"]
+    assert one["encoder"] != data["encoder"] and one["coef"] != data["coef"]  # the soft round moved both
+    # The shares the intercepts keep are the frozen head's, after every round alike.
+    assert one["info"]["pool_predicted_share"] == pytest.approx(data["info"]["pool_predicted_share"], abs=0.01)
+
+
 def test_fine_tuning_is_reproducible(tuned_pipeline):
     _, _, [(models_a, data_a, _), (models_b, data_b, _)] = tuned_pipeline
     assert dump_head(data_a) == dump_head(data_b)
@@ -139,6 +162,10 @@ def test_a_head_with_a_missing_or_escaping_encoder_is_refused(tmp_path):
 def test_config_checks():
     with pytest.raises(ConfigError, match=r"self_train\.encoder\.epochs"):
         default_config("self_train.encoder.epochs=-1")
+    with pytest.raises(ConfigError, match=r"self_train\.encoder\.soft_rounds"):
+        default_config("self_train.encoder.soft_rounds=-1")
+    with pytest.raises(ConfigError, match=r"self_train_encoder\.soft_rounds: the benchmark"):
+        default_config("benchmarks.agnews.self_train_encoder.soft_rounds=1")
     assert not default_config("self_train.labels_from=gold").self_train.tunes_encoder  # few-shot: frozen vectors
     assert default_config().self_train.tunes_encoder
     assert not default_config("self_train.encoder=null").self_train.tunes_encoder

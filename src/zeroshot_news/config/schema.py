@@ -378,10 +378,15 @@ class EncoderTuningConfig:
     # cores: about 0.6 s per passage at max_length 256).
     max_passages: int
     num_threads: int | None  # torch CPU threads; null: torch's default
+    # Rounds after the first, each on LOTClass's sharpened soft targets over the whole pool
+    # (zeroshot/self_train.py: sharpened_targets); the benchmark's folds run none.
+    soft_rounds: int
 
     def validate(self, key: str) -> None:
         if not 0 <= self.epochs <= 10:
             raise ConfigError(f"{key}.epochs: must be in [0, 10]")
+        if not 0 <= self.soft_rounds <= 5:
+            raise ConfigError(f"{key}.soft_rounds: must be in [0, 5]")
         if self.learning_rate <= 0 or self.batch_size < 1 or self.max_length < 8 or self.max_passages < 1:
             raise ConfigError(f"{key}: learning_rate must be > 0, batch_size >= 1, max_length >= 8, "
                               "max_passages >= 1")
@@ -600,6 +605,9 @@ class BenchmarkConfig:
             self.self_train_encoder.validate(f"{key}.self_train_encoder")
             if self.name != "agnews" or not self.self_train_rounds:
                 raise ConfigError(f"{key}.self_train_encoder: only agnews with self_train_rounds uses it")
+            if self.self_train_encoder.soft_rounds:
+                raise ConfigError(f"{key}.self_train_encoder.soft_rounds: the benchmark's folds run the first "
+                                  "(hard pseudo-label) round only: set it to 0")
 
 
 @dataclass(frozen=True)

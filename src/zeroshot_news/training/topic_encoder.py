@@ -80,7 +80,8 @@ def encode_texts(tokenizer, texts: Sequence[str], max_length: int) -> Encoded:
 
 
 def masked_bce_loss(targets: np.ndarray, mask: np.ndarray):
-    """Per-label binary cross-entropy over the labels each text has a pseudo-label for (mask 1)."""
+    """Per-label binary cross-entropy over the labels each text has a pseudo-label for (mask 1);
+    targets may be soft (probabilities)."""
     import torch
 
     y, m = torch.tensor(targets, dtype=torch.float32), torch.tensor(mask, dtype=torch.float32)
@@ -146,10 +147,13 @@ def headed_logits(run: HeadedRun, texts: Sequence[str], batch_size: int = 64, pr
 
 def tune_encoder(texts: Sequence[str], targets: np.ndarray, mask: np.ndarray, coef: np.ndarray,
                  intercept: np.ndarray, card: str, *, model_cfg: ModelConfig, cfg: EncoderTuningConfig, seed: int,
-                 output_dir: Path | str, progress: bool = True) -> TunedEncoder:
+                 output_dir: Path | str, progress: bool = True, start: Path | None = None) -> TunedEncoder:
     """The self_train stage's fine-tuning: :func:`fine_tune_headed` on ``texts``' [texts, labels]
-    0/1 ``targets`` where ``mask`` is 1 (:func:`masked_bce_loss`); the encoder is saved (with
-    ``card`` as its README) to ``output_dir``, the layer returned as the new head's weights."""
+    targets in [0, 1] where ``mask`` is 1 (:func:`masked_bce_loss`); the encoder is saved (with
+    ``card`` as its README) to ``output_dir``, the layer returned as the new head's weights.
+    ``start``: a saved encoder to start from instead of ``model_cfg``'s (a later round)."""
+    if start is not None:
+        model_cfg = dataclasses.replace(model_cfg, name_or_path=str(start))
     run = fine_tune_headed(texts, masked_bce_loss(targets, mask), coef, intercept, model_cfg=model_cfg, cfg=cfg,
                            seed=seed, progress=progress, desc="fine-tune encoder (self_train)")
     weight = run.model.head.weight.detach().double().numpy()

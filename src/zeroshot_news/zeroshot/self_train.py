@@ -105,9 +105,10 @@ def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = Tr
 
 
 # What fine-tunes the encoder (training.topic_encoder.tune_encoder with its settings bound; the
-# stage passes it in): (texts, targets, mask, coef, intercept, card) -> an object with the saved
-# folder, the fine-tuned layer's coef and intercept, and info.
-FineTuner = Callable[[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, str], Any]
+# stage passes it in): (texts, targets, mask, coef, intercept, card, start=<a saved encoder to start
+# from, or None for the configured model>) -> an object with the saved folder, the fine-tuned
+# layer's coef and intercept, and info.
+FineTuner = Callable[..., Any]
 
 
 def training_rows(mask: np.ndarray, max_passages: int, seed: int) -> np.ndarray:
@@ -125,25 +126,61 @@ def fine_tune_encoder(head: TopicHead, texts: list[str], embeddings: np.ndarray,
     the head are fine-tuned on the pseudo-labels the head's next round would take (its own
     ``positive_fraction`` per label; :func:`~.topic_head.pseudo_label_matrix`), the encoder is
     saved beside the head and the layer becomes the head, its intercepts set so that each
-    label keeps the frozen head's share of the pool at p >= 0.5 (:func:`intercepts_for_shares`)."""
+    label keeps the frozen head's share of the pool at p >= 0.5 (:func:`intercepts_for_shares`).
+    Each of ``self_train.encoder.soft_rounds`` then starts from the last round's encoder and
+    layer and fits every passage's :func:`sharpened_targets`."""
     st = cfg.self_train
-    fractions = [head.info["positive_fraction"][lab] for lab in head.labels]
-    targets, mask = pseudo_label_matrix(head.predict_proba(embeddings), fractions, st.negative_fraction)
     assert st.encoder is not None
-    rows = training_rows(mask, st.encoder.max_passages, st.seed)
+    fractions = [head.info["positive_fraction"][lab] for lab in head.labels]
+    shares = [head.info["pool_predicted_share"][lab] for lab in head.labels]
+    targets, mask = pseudo_label_matrix(head.predict_proba(embeddings), fractions, st.negative_fraction)
+    tuned, embeddings, first = tuning_round(head, texts, targets, mask, shares, cfg, fine_tune, progress, None)
+    info = {**head.info, "encoder_tuning": {**first, "base_encoder": head.encoder,
+                                            "pseudo_labelled_passages": int(mask.any(axis=1).sum())}}
+    soft = []
+    for _ in range(st.encoder.soft_rounds):
+        targets = sharpened_targets(tuned.predict_proba(embeddings))
+        tuned, embeddings, done = tuning_round(tuned, texts, targets, np.ones_like(targets), shares, cfg, fine_tune,
+                                                progress, tuned.encoder_dir)
+        soft.append(done)
+    if soft:
+        info["encoder_tuning"]["soft_rounds"] = soft
+    info["pool_predicted_share"] = tuned.info["pool_predicted_share"]
+    return replace(tuned, info=info, encoder_dir=None)
+
+
+def tuning_round(head: TopicHead, texts: list[str], targets: np.ndarray, mask: np.ndarray, shares: Sequence[float],
+                  cfg: Config, fine_tune: FineTuner, progress: bool,
+                  start: Path | None) -> tuple[TopicHead, np.ndarray, dict[str, Any]]:
+    """One fine-tuning of ``head``'s layer with its encoder (``start``; None: the configured
+    model) on ``targets`` where ``mask`` is 1: (the head on the saved encoder, the pool's
+    vectors from it, the round's info)."""
+    assert cfg.self_train.encoder is not None
+    rows = training_rows(mask, cfg.self_train.encoder.max_passages, cfg.self_train.seed)
     tuned = fine_tune([texts[i] for i in rows], targets[rows], mask[rows], head.coef, head.intercept,
-                      encoder_card(cfg, head, len(rows), len(texts)))
+                      encoder_card(cfg, head, len(rows), len(texts)), start=start)
     encoder = build_encoder(replace(cfg.model, name_or_path=str(tuned.folder)), progress=progress, cache=cfg.cache)
     coef = np.round(tuned.coef, COEF_DECIMALS)
-    z = encoder.embed(texts).astype(np.float64) @ coef.T
-    shares = [head.info["pool_predicted_share"][lab] for lab in head.labels]
+    embeddings = encoder.embed(texts).astype(np.float64)
+    z = embeddings @ coef.T
     intercept = np.round(intercepts_for_shares(z, shares), COEF_DECIMALS)
-    info = {**head.info, "encoder_tuning": {**tuned.info, "base_encoder": head.encoder,
-                                            "pseudo_labelled_passages": int(mask.any(axis=1).sum()),
-                                            "fitted_intercept": [round(float(b), 4) for b in tuned.intercept]}}
-    info["pool_predicted_share"] = {lab: round(float((z[:, j] + intercept[j] >= 0).mean()), 4)
-                                    for j, lab in enumerate(head.labels)}
-    return TopicHead(head.labels, encoder.encoder_fingerprint, coef, intercept, info, Path(tuned.folder).name)
+    info = {"pool_predicted_share": {lab: round(float((z[:, j] + intercept[j] >= 0).mean()), 4)
+                                     for j, lab in enumerate(head.labels)}}
+    round_info = {**tuned.info, "fitted_intercept": [round(float(b), 4) for b in tuned.intercept]}
+    folder = Path(tuned.folder)
+    return (TopicHead(head.labels, encoder.encoder_fingerprint, coef, intercept, info, folder.name, folder),
+            embeddings, round_info)
+
+
+def sharpened_targets(p: np.ndarray) -> np.ndarray:
+    """LOTClass's self-training targets (Meng et al. 2020), per label as a binary distribution:
+    q = (p^2 / f) / (p^2 / f + (1 - p)^2 / (1 - f)), f the label's mean p over the pool.
+    Confident passages are pulled further and a frequent label is held back; unlike hard
+    pseudo-labels (which a fine-tuned model already fits: a second hard round started at loss
+    0.001 and barely moved), every passage carries a target the model does not yet meet."""
+    f = np.clip(p.mean(axis=0, keepdims=True), 1e-6, 1 - 1e-6)
+    positive, negative = p**2 / f, (1 - p) ** 2 / (1 - f)
+    return positive / np.maximum(positive + negative, 1e-12)
 
 
 def intercepts_for_shares(z: np.ndarray, shares: Sequence[float]) -> np.ndarray:
@@ -170,7 +207,9 @@ def encoder_card(cfg: Config, head: TopicHead, rows: int, pool: int) -> str:
             f"- recipe: {enc.epochs} epoch(s), lr {enc.learning_rate} ({enc.lr_schedule}, warm-up {enc.warmup_ratio}), "
             f"batch {enc.batch_size}, max {enc.max_length} tokens, weight decay {enc.weight_decay}, "
             f"seed {cfg.self_train.seed}\n"
-            f"- base encoder fingerprint: {head.encoder}\n"
+            f"- rounds: 1 on hard pseudo-labels, then {enc.soft_rounds} on sharpened soft targets of every "
+            "passage, each from the last (this folder is the last round)\n"
+            f"- this round started from the encoder with fingerprint {head.encoder}\n"
             "- weights: fp16 safetensors (loads upcast to float32)\n")
 
 
