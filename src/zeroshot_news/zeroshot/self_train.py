@@ -141,7 +141,7 @@ def fine_tune_encoder(head: TopicHead, texts: list[str], embeddings: np.ndarray,
     for _ in range(st.encoder.soft_rounds):
         targets = sharpened_targets(tuned.predict_proba(embeddings))
         tuned, embeddings, done = tuning_round(tuned, texts, targets, np.ones_like(targets), shares, cfg, fine_tune,
-                                                progress, tuned.encoder_dir)
+                                               progress, tuned.encoder_dir)
         soft.append(done)
     if soft:
         info["encoder_tuning"]["soft_rounds"] = soft
@@ -150,8 +150,8 @@ def fine_tune_encoder(head: TopicHead, texts: list[str], embeddings: np.ndarray,
 
 
 def tuning_round(head: TopicHead, texts: list[str], targets: np.ndarray, mask: np.ndarray, shares: Sequence[float],
-                  cfg: Config, fine_tune: FineTuner, progress: bool,
-                  start: Path | None) -> tuple[TopicHead, np.ndarray, dict[str, Any]]:
+                 cfg: Config, fine_tune: FineTuner, progress: bool,
+                 start: Path | None) -> tuple[TopicHead, np.ndarray, dict[str, Any]]:
     """One fine-tuning of ``head``'s layer with its encoder (``start``; None: the configured
     model) on ``targets`` where ``mask`` is 1: (the head on the saved encoder, the pool's
     vectors from it, the round's info)."""
