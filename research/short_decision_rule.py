@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import average_precision_score
+from encoder_selftrain_tune import macro_f1 as macro
+from encoder_selftrain_tune import mean_ap
 
 from zeroshot_news.config import load_config
 from zeroshot_news.metrics import bootstrap_ci
@@ -47,16 +48,6 @@ from zeroshot_news.metrics import bootstrap_ci
 SCALES = np.round(np.arange(0.5, 1.001, 0.05), 2)
 BUCKET_WORDS = 20
 CONFIGURED = (0.5, 0.8)
-
-
-def f1_per_label(gold: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    tp = (gold & pred).sum(axis=0)
-    denom = gold.sum(axis=0) + pred.sum(axis=0)
-    return np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-
-
-def macro(gold: np.ndarray, pred: np.ndarray) -> float:
-    return float(f1_per_label(gold, pred).mean())
 
 
 def weight_of(path: str) -> float:
@@ -97,7 +88,7 @@ def main(paths: list[str]) -> None:
 
         def thr(scale, unscaled=unscaled):  # scale: a number, one per label [L] or one per item [N, 1]
             return np.where(unscaled, base_t, base_t * scale)
-        ap = np.mean([average_precision_score(y_all[tune, j], s[tune, j]) for j in range(len(labels))])
+        ap = mean_ap(y_all[tune], s[tune])
         by_scale = {float(c): macro(y_all[tune], s[tune] >= thr(c)[tune]) for c in SCALES}
         best = max(by_scale, key=lambda c: (by_scale[c], -abs(c - CONFIGURED[1])))
         for c in SCALES:
