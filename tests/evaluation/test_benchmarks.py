@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from collections import Counter
 
@@ -431,6 +432,44 @@ def test_agnews_encoder_fine_tuning_is_cross_fitted_and_reproducible(agnews_dir,
     assert "encoder fine-tuned" in runs[0][0]["method"] and "encoder" not in head_metrics["method"]
     assert runs[0][1]["predicted"].tolist() == runs[1][1]["predicted"].tolist()
     assert set(runs[0][1]["predicted"]) <= set(AG_LABELS)
+    soft = agnews.run(_cfg("agnews", agnews_dir, self_train_encoder=dataclasses.replace(tuned, soft_rounds=1)),
+                      scorer, progress=False, model_cfg=model_cfg)
+    assert "1 soft round(s)" in soft[0]["method"] and "soft" not in runs[0][0]["method"]
+    assert set(soft[1]["predicted"]) <= set(AG_LABELS)
+
+
+def test_agnews_soft_round_continues_from_the_hard_round(monkeypatch):
+    """A soft round fine-tunes the hard round's model further (``start``) on every fit text's
+    sharpened distribution, capped at max_passages like the pipeline's pool."""
+    from zeroshot_news.config import EncoderTuningConfig
+    from zeroshot_news.training import topic_encoder
+
+    calls = []
+
+    def fake_fine_tune(texts, loss_fn, coef, intercept, *, start=None, **kwargs):
+        calls.append({"texts": list(texts), "start": start, "loss": loss_fn})
+        return f"run{len(calls)}"
+
+    monkeypatch.setattr(topic_encoder, "fine_tune_headed", fake_fine_tune)
+    monkeypatch.setattr(topic_encoder, "headed_logits",
+                        lambda run, texts, progress=True: np.tile([2.0, 0.0, 0.0, 0.0], (len(texts), 1)))
+
+    class Head:
+        classes_ = np.arange(4)
+        coef_, intercept_ = np.zeros((4, 3)), np.zeros(4)
+
+        def predict_proba(self, x):
+            return np.eye(4)[np.arange(len(x)) % 4] * 0.7 + 0.075
+
+    enc = EncoderTuningConfig(epochs=1, learning_rate=1e-3, batch_size=2, max_length=64, weight_decay=0.0,
+                              warmup_ratio=0.0, lr_schedule="linear", max_passages=6, num_threads=None, soft_rounds=2)
+    fit_texts = [f"text {i}" for i in range(8)]
+    pred = agnews.fine_tuned_predictions(Head(), np.zeros((8, 3)), fit_texts, ["a", "b"], 4,
+                                         _cfg("agnews", "unused", self_train_encoder=enc), None, False)
+    assert pred.tolist() == [0, 0] and len(calls) == 3
+    assert calls[0]["start"] is None and calls[1]["start"] == "run1" and calls[2]["start"] == "run2"
+    assert len(calls[1]["texts"]) == 6 and set(calls[1]["texts"]) <= set(fit_texts)  # capped, seeded
+    assert calls[1]["texts"] == calls[2]["texts"]
 
 
 def test_run_benchmark_agnews_with_encoder_fine_tuning(agnews_dir, tiny_encoder):

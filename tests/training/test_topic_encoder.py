@@ -13,7 +13,13 @@ from zeroshot_news.config import ConfigError
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.stages import self_train as self_train_stage
 from zeroshot_news.training.topic_encoder import headed_encoder, tune_encoder
-from zeroshot_news.zeroshot.self_train import fit_topic_head, intercepts_for_shares, sharpened_targets, training_rows
+from zeroshot_news.zeroshot.self_train import (
+    fit_topic_head,
+    intercepts_for_shares,
+    sharpened_distribution,
+    sharpened_targets,
+    training_rows,
+)
 from zeroshot_news.zeroshot.topic import classify_topics, topic_scorers
 from zeroshot_news.zeroshot.topic_head import TopicHead, dump_head, pseudo_label_matrix, read_head
 
@@ -76,6 +82,15 @@ def test_sharpened_targets_pull_confident_passages_and_hold_back_frequent_labels
     rare, frequent = np.array([[0.6], [0.1], [0.1], [0.1]]), np.array([[0.6], [0.9], [0.9], [0.9]])
     assert sharpened_targets(rare)[0, 0] > 0.6 > sharpened_targets(frequent)[0, 0]  # same p, other label frequency
     assert np.all(np.diff(sharpened_targets(np.linspace(0.01, 0.99, 50)[:, None]), axis=0) > 0)  # order kept
+
+
+def test_sharpened_distribution_is_a_distribution_that_favours_rare_classes():
+    balanced = np.array([[0.6, 0.3, 0.1], [0.1, 0.6, 0.3], [0.3, 0.1, 0.6]])  # equal class frequencies
+    q = sharpened_distribution(balanced)
+    assert np.allclose(q.sum(axis=1), 1) and np.all(q >= 0)
+    assert np.all(np.diag(q) > 0.75) and np.array_equal(q.argmax(axis=1), [0, 1, 2])  # confident classes pulled up
+    skewed = sharpened_distribution(np.array([[0.5, 0.5], [0.9, 0.1], [0.9, 0.1]]))
+    assert skewed[0, 1] > 0.5  # a tie goes to the class the texts predict less often
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +179,8 @@ def test_config_checks():
         default_config("self_train.encoder.epochs=-1")
     with pytest.raises(ConfigError, match=r"self_train\.encoder\.soft_rounds"):
         default_config("self_train.encoder.soft_rounds=-1")
-    with pytest.raises(ConfigError, match=r"self_train_encoder\.soft_rounds: the benchmark"):
-        default_config("benchmarks.agnews.self_train_encoder.soft_rounds=1")
+    with pytest.raises(ConfigError, match=r"benchmarks\.agnews\.self_train_encoder\.soft_rounds"):
+        default_config("benchmarks.agnews.self_train_encoder.soft_rounds=6")
     assert not default_config("self_train.labels_from=gold").self_train.tunes_encoder  # few-shot: frozen vectors
     assert default_config().self_train.tunes_encoder
     assert not default_config("self_train.encoder=null").self_train.tunes_encoder

@@ -379,7 +379,7 @@ class EncoderTuningConfig:
     max_passages: int
     num_threads: int | None  # torch CPU threads; null: torch's default
     # Rounds after the first, each on LOTClass's sharpened soft targets over the whole pool
-    # (zeroshot/self_train.py: sharpened_targets); the benchmark's folds run none.
+    # (zeroshot/self_train.py: sharpened_targets; AG News' folds: sharpened_distribution).
     soft_rounds: int
 
     def validate(self, key: str) -> None:
@@ -605,9 +605,6 @@ class BenchmarkConfig:
             self.self_train_encoder.validate(f"{key}.self_train_encoder")
             if self.name != "agnews" or not self.self_train_rounds:
                 raise ConfigError(f"{key}.self_train_encoder: only agnews with self_train_rounds uses it")
-            if self.self_train_encoder.soft_rounds:
-                raise ConfigError(f"{key}.self_train_encoder.soft_rounds: the benchmark's folds run the first "
-                                  "(hard pseudo-label) round only: set it to 0")
 
 
 @dataclass(frozen=True)

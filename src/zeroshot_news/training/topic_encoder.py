@@ -92,11 +92,13 @@ def masked_bce_loss(targets: np.ndarray, mask: np.ndarray):
     return loss
 
 
-def cross_entropy_loss(classes: np.ndarray):
-    """Single-label cross-entropy on class indices (AG News' benchmark)."""
+def cross_entropy_loss(targets: np.ndarray):
+    """Single-label cross-entropy (AG News' benchmark) on class indices ([texts]) or on soft
+    targets ([texts, classes], rows summing to 1: a soft round's sharpened distributions)."""
     import torch
 
-    y = torch.tensor(classes, dtype=torch.long)
+    soft = np.ndim(targets) == 2
+    y = torch.tensor(targets, dtype=torch.float32 if soft else torch.long)
     return lambda logits, idx: torch.nn.functional.cross_entropy(logits, y[idx])
 
 
@@ -111,18 +113,23 @@ class HeadedRun:
 
 def fine_tune_headed(texts: Sequence[str], loss_fn, coef: np.ndarray, intercept: np.ndarray, *,
                      model_cfg: ModelConfig, cfg: EncoderTuningConfig, seed: int, progress: bool = True,
-                     desc: str = "fine-tune encoder") -> HeadedRun:
+                     desc: str = "fine-tune encoder", start: HeadedRun | None = None) -> HeadedRun:
     """Fine-tune a copy of ``model_cfg``'s encoder with a linear layer started at (coef,
-    intercept) on ``texts``; ``loss_fn(logits, batch indices)`` is the batch loss."""
+    intercept) on ``texts``; ``loss_fn(logits, batch indices)`` is the batch loss. ``start``: a
+    finished run to continue instead (its encoder and layer, in memory; coef and intercept
+    unread), as a later round does."""
     import torch
     from transformers import AutoModel
 
     torch.manual_seed(seed)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    resolved = resolve_model(model_cfg.name_or_path)
-    tokenizer = load_tokenizer(resolved)
-    model = headed_encoder(load_weights(resolved, AutoModel, unused=UNUSED_WEIGHTS), coef, intercept)
+    if start is None:
+        resolved = resolve_model(model_cfg.name_or_path)
+        tokenizer = load_tokenizer(resolved)
+        model = headed_encoder(load_weights(resolved, AutoModel, unused=UNUSED_WEIGHTS), coef, intercept)
+    else:
+        model, tokenizer = start.model, start.tokenizer
     max_length = min(cfg.max_length, model_cfg.max_length)
     device = select_device(model_cfg.device)
     # bf16 autocast only on a GPU: CPU runs stay fp32 (the same numbers on every CPU).

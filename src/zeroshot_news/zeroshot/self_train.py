@@ -183,6 +183,15 @@ def sharpened_targets(p: np.ndarray) -> np.ndarray:
     return positive / np.maximum(positive + negative, 1e-12)
 
 
+def sharpened_distribution(p: np.ndarray) -> np.ndarray:
+    """:func:`sharpened_targets` for single-label data (AG News' folds): LOTClass's
+    q_ic = (p_ic^2 / f_c) / sum_c' (p_ic'^2 / f_c'), f_c class c's mean p over the texts;
+    p: [texts, classes] rows summing to 1."""
+    f = np.clip(p.mean(axis=0, keepdims=True), 1e-6, None)
+    q = p**2 / f
+    return q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)
+
+
 def intercepts_for_shares(z: np.ndarray, shares: Sequence[float]) -> np.ndarray:
     """Per label, the intercept at which ``shares[j]`` of the pool's passages score p >= 0.5 (z:
     [P, L] logits without intercept). Fine-tuning sharpens the scores: at its own intercepts the

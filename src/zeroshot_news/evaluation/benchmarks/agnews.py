@@ -118,7 +118,10 @@ def run(cfg: BenchmarkConfig, scorer: PairScorer, overlap: int = 1, progress: bo
 
 def encoder_note(cfg: BenchmarkConfig) -> str:
     enc = cfg.self_train_encoder
-    return f", then the encoder fine-tuned {enc.epochs:g} epoch(s)" if enc is not None and enc.epochs else ""
+    if enc is None or not enc.epochs:
+        return ""
+    soft = f" and {enc.soft_rounds} soft round(s)" if enc.soft_rounds else ""
+    return f", then the encoder fine-tuned {enc.epochs:g} epoch(s) on hard pseudo-labels{soft}"
 
 
 def self_training_inputs(scorer: PairScorer, passages: pd.DataFrame, hypotheses: list[str], label_of: list[str],
@@ -172,8 +175,11 @@ ENCODER_KEEP = 0.5
 def fine_tuned_predictions(clf, fit_vectors: np.ndarray, fit_texts: list[str], score_texts: list[str],
                            n_classes: int, cfg: BenchmarkConfig, model_cfg: ModelConfig, progress: bool) -> np.ndarray:
     """The fitted head's confident pseudo-labels on its own fold fine-tune the encoder + a linear
-    layer started as the head (softmax cross-entropy); the other fold is predicted by argmax."""
+    layer started as the head (softmax cross-entropy); each of ``soft_rounds`` then continues on
+    every fit text's sharpened distribution under the last round's model (as the pipeline's soft
+    rounds do); the other fold is predicted by argmax."""
     from zeroshot_news.training.topic_encoder import cross_entropy_loss, fine_tune_headed, headed_logits
+    from zeroshot_news.zeroshot.self_train import sharpened_distribution
 
     proba = clf.predict_proba(fit_vectors)
     pseudo, confidence = clf.classes_[proba.argmax(axis=1)], proba.max(axis=1)
@@ -184,12 +190,28 @@ def fine_tuned_predictions(clf, fit_vectors: np.ndarray, fit_texts: list[str], s
         keep.extend(ranked[: max(1, int(ENCODER_KEEP * len(members)))])
     keep = np.sort(np.array(keep))
     enc = cfg.self_train_encoder
-    if len(keep) > enc.max_passages:  # a seeded sample, as the pipeline caps its pool
-        keep = np.sort(np.random.default_rng(cfg.sample_seed).choice(keep, size=enc.max_passages, replace=False))
+    keep = capped(keep, enc.max_passages, cfg.sample_seed)
     coef = np.zeros((n_classes, fit_vectors.shape[1]))
     intercept = np.full(n_classes, -1e3)  # a class the head never predicts starts out of reach
     coef[clf.classes_], intercept[clf.classes_] = clf.coef_, clf.intercept_
     run = fine_tune_headed([fit_texts[i] for i in keep], cross_entropy_loss(pseudo[keep]), coef, intercept,
                            model_cfg=model_cfg, cfg=enc, seed=cfg.sample_seed, progress=progress,
                            desc="fine-tune encoder (agnews fold)")
+    rows = capped(np.arange(len(fit_texts)), enc.max_passages, cfg.sample_seed)
+    texts = [fit_texts[i] for i in rows]
+    for r in range(enc.soft_rounds):
+        logits = headed_logits(run, texts, progress=progress)
+        p = np.exp(logits - logits.max(axis=1, keepdims=True))
+        targets = sharpened_distribution(p / p.sum(axis=1, keepdims=True))
+        run = fine_tune_headed(texts, cross_entropy_loss(targets), coef, intercept, model_cfg=model_cfg, cfg=enc,
+                               seed=cfg.sample_seed, progress=progress,
+                               desc=f"soft round {r + 1} (agnews fold)", start=run)
     return headed_logits(run, score_texts, progress=progress).argmax(axis=1)
+
+
+def capped(rows: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """``rows``, or a seeded sample of ``limit`` of them (sorted) when there are more: the
+    pipeline caps its fine-tuning pool the same way."""
+    if len(rows) <= limit:
+        return rows
+    return np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
