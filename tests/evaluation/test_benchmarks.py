@@ -426,7 +426,7 @@ def test_agnews_encoder_fine_tuning_is_cross_fitted_and_reproducible(agnews_dir,
         agnews.run(_cfg("agnews", agnews_dir), scorer, progress=False)
     tuned = EncoderTuningConfig(epochs=2, learning_rate=1e-3, batch_size=2, max_length=64, weight_decay=0.0,
                                 warmup_ratio=0.0, lr_schedule="linear", max_passages=100, num_threads=None,
-                                soft_rounds=0)
+                                soft_rounds=0, min_pool_passages=0)
     runs = [agnews.run(_cfg("agnews", agnews_dir, self_train_encoder=tuned), scorer, progress=False,
                        model_cfg=model_cfg) for _ in range(2)]
     assert "encoder fine-tuned" in runs[0][0]["method"] and "encoder" not in head_metrics["method"]
@@ -437,6 +437,12 @@ def test_agnews_encoder_fine_tuning_is_cross_fitted_and_reproducible(agnews_dir,
     assert "1 soft round(s)" in soft[0][0]["method"] and "soft" not in runs[0][0]["method"]
     assert soft[0][1]["predicted"].tolist() == soft[1][1]["predicted"].tolist()
     assert set(soft[0][1]["predicted"]) <= set(AG_LABELS)
+    # Folds whose fit texts are under min_pool_passages keep the head on frozen vectors (all folds).
+    small = _cfg("agnews", agnews_dir, self_train_encoder=dataclasses.replace(tuned, min_pool_passages=4))
+    small_metrics, small_pred = agnews.run(small, scorer, progress=False, model_cfg=model_cfg)
+    assert "encoder" not in small_metrics["method"]
+    assert small_pred["predicted"].tolist() == agnews.run(_cfg("agnews", agnews_dir, self_train_encoder=None), scorer,
+                                                          progress=False)[1]["predicted"].tolist()
 
 
 def test_agnews_soft_round_continues_from_the_hard_round(monkeypatch):
@@ -463,7 +469,8 @@ def test_agnews_soft_round_continues_from_the_hard_round(monkeypatch):
             return np.eye(4)[np.arange(len(x)) % 4] * 0.7 + 0.075
 
     enc = EncoderTuningConfig(epochs=1, learning_rate=1e-3, batch_size=2, max_length=64, weight_decay=0.0,
-                              warmup_ratio=0.0, lr_schedule="linear", max_passages=6, num_threads=None, soft_rounds=2)
+                              warmup_ratio=0.0, lr_schedule="linear", max_passages=6, num_threads=None, soft_rounds=2,
+                              min_pool_passages=0)
     fit_texts = [f"text {i}" for i in range(8)]
     pred = agnews.fine_tuned_predictions(Head(), np.zeros((8, 3)), fit_texts, ["a", "b"], 4,
                                          _cfg("agnews", "unused", self_train_encoder=enc), None, False)
@@ -481,7 +488,8 @@ def test_run_benchmark_agnews_with_encoder_fine_tuning(agnews_dir, tiny_encoder)
     cfg = default_config(f"benchmarks.agnews.path={agnews_dir}", f"model.name_or_path={tiny_encoder}",
                          "model.runtime=torch", "model.max_length=64", "cache.enabled=false",
                          "benchmarks.agnews.self_train_encoder.batch_size=2",
-                         "benchmarks.agnews.self_train_encoder.max_length=64")
+                         "benchmarks.agnews.self_train_encoder.max_length=64",
+                         "benchmarks.agnews.self_train_encoder.min_pool_passages=0")
     metrics, predictions = run_benchmark(cfg, "agnews", progress=False)
     assert "encoder fine-tuned" in metrics["method"] and "relevance_model" not in metrics
     assert len(predictions) == 6

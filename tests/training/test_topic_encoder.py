@@ -29,7 +29,7 @@ def tiny_config(tiny_encoder, *overrides):
     return default_config(*_synthetic_overrides(), f"model.name_or_path={tiny_encoder}", "model.max_length=64",
                           "model.runtime=torch", "cache.enabled=false", "self_train.encoder.epochs=1",
                           "self_train.encoder.batch_size=8", "self_train.encoder.max_length=64",
-                          "self_train.encoder.learning_rate=1e-4",
+                          "self_train.encoder.learning_rate=1e-4", "self_train.encoder.min_pool_passages=0",
                           "topic.short_words=0", *overrides)  # synthetic items are short: no zero-shot blend
 
 
@@ -179,6 +179,8 @@ def test_config_checks():
         default_config("self_train.encoder.epochs=-1")
     with pytest.raises(ConfigError, match=r"self_train\.encoder\.soft_rounds"):
         default_config("self_train.encoder.soft_rounds=-1")
+    with pytest.raises(ConfigError, match=r"self_train\.encoder\.min_pool_passages"):
+        default_config("self_train.encoder.min_pool_passages=-1")
     with pytest.raises(ConfigError, match=r"benchmarks\.agnews\.self_train_encoder\.soft_rounds"):
         default_config("benchmarks.agnews.self_train_encoder.soft_rounds=6")
     assert not default_config("self_train.labels_from=gold").self_train.tunes_encoder  # few-shot: frozen vectors
@@ -196,6 +198,20 @@ def test_stage_without_fine_tuning_writes_a_readme_only(tmp_path):
     self_train_stage.write_no_encoder(folder, cfg)
     assert [p.name for p in folder.iterdir()] == ["README.md"]
     assert "self_train.encoder is off" in (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_a_pool_under_the_encoder_minimum_keeps_the_frozen_head(tiny_encoder, tmp_path):
+    """Under self_train.encoder.min_pool_passages no fine-tuning runs: the frozen head, no
+    encoder named, and the reason in its info (the stage's README says it)."""
+    articles, _ = synthetic_corpus(60)
+    frozen, _ = fit_topic_head(articles, tiny_config(tiny_encoder, "self_train.encoder.epochs=0"), None)
+    cfg = tiny_config(tiny_encoder, "self_train.encoder.min_pool_passages=100000")
+    data, report = fit_topic_head(articles, cfg, None, fine_tuner(cfg, tmp_path / "topic_encoder"))
+    assert "encoder_model" not in data and not (tmp_path / "topic_encoder").exists()
+    assert data["coef"] == frozen["coef"] and data["intercept"] == frozen["intercept"]
+    assert "under self_train.encoder.min_pool_passages = 100000" in report["encoder_not_tuned"]
+    self_train_stage.write_no_encoder(tmp_path / "topic_encoder", cfg, data["info"]["encoder_not_tuned"])
+    assert "min_pool_passages" in (tmp_path / "topic_encoder" / "README.md").read_text(encoding="utf-8")
 
 
 def test_stage_refuses_an_encoder_folder_away_from_the_head(tmp_path):

@@ -381,12 +381,18 @@ class EncoderTuningConfig:
     # Rounds after the first, each on LOTClass's sharpened soft targets over the whole pool
     # (zeroshot/self_train.py: sharpened_targets; AG News' folds: sharpened_distribution).
     soft_rounds: int
+    # A pool (AG News: a fold's fit texts) with fewer passages keeps the head on frozen vectors:
+    # fine-tuning on a small pool's few pseudo-labels cost dev-gold F1 where the frozen head did
+    # not (research/small_corpus_encoder.py). 0 = fine-tune whatever the pool.
+    min_pool_passages: int
 
     def validate(self, key: str) -> None:
         if not 0 <= self.epochs <= 10:
             raise ConfigError(f"{key}.epochs: must be in [0, 10]")
         if not 0 <= self.soft_rounds <= 5:
             raise ConfigError(f"{key}.soft_rounds: must be in [0, 5]")
+        if self.min_pool_passages < 0:
+            raise ConfigError(f"{key}.min_pool_passages: must be >= 0")
         if self.learning_rate <= 0 or self.batch_size < 1 or self.max_length < 8 or self.max_passages < 1:
             raise ConfigError(f"{key}: learning_rate must be > 0, batch_size >= 1, max_length >= 8, "
                               "max_passages >= 1")

@@ -22,11 +22,12 @@ from zeroshot_news.zeroshot.topic_head import dump_head
 log = logging.getLogger(__name__)
 
 
-def write_no_encoder(folder: Path, cfg: Config) -> None:
+def write_no_encoder(folder: Path, cfg: Config, why: str | None = None) -> None:
     """The encoder output when the head uses the configured encoder itself: a README only
-    (DVC tracks the folder either way; stale weights are removed)."""
-    why = ("self_train.encoder is off (epochs 0 or null)" if not cfg.self_train.tunes_encoder
-           else "the stage wrote no self-trained head (zero-shot, the shipped head or a few-shot head)")
+    (DVC tracks the folder either way; stale weights are removed). ``why``: the head's own
+    reason, when it has one (a pool too small to fine-tune on)."""
+    why = why or ("self_train.encoder is off (epochs 0 or null)" if not cfg.self_train.tunes_encoder
+                  else "the stage wrote no self-trained head (zero-shot, the shipped head or a few-shot head)")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     (folder / "README.md").write_text(
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
                         output_dir=encoder_dir) if cfg.self_train.tunes_encoder else None
     data, report = fit_topic_head(articles, cfg, args.shipped_head, fine_tune)
     if "encoder_model" not in data:
-        write_no_encoder(encoder_dir, cfg)
+        write_no_encoder(encoder_dir, cfg, data.get("info", {}).get("encoder_not_tuned"))
     with atomic_path(head_path) as tmp:
         tmp.write_text(dump_head(data), encoding="utf-8")
     write_json(report, args.report)  # no timings: metrics stay byte-identical across runs

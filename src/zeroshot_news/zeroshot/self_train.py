@@ -79,7 +79,8 @@ def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = Tr
     """Pool articles -> passages -> embeddings -> pseudo-labels -> head; the pool's passage
     count instead when it is under ``self_train.min_pool_passages``. With
     ``self_train.encoder.epochs`` and a ``fine_tune``, the head's encoder is then fine-tuned on
-    the head's pseudo-labels (:func:`fine_tune_encoder`)."""
+    the head's pseudo-labels (:func:`fine_tune_encoder`) when the pool has at least
+    ``self_train.encoder.min_pool_passages`` passages."""
     hypotheses = [h for _, h in cfg.taxonomy.hypotheses()]
     passages = split_articles(articles, encoder, hypotheses, cfg.passages.overlap_sentences, progress,
                               desc="split (self_train)", mode=cfg.passages.mode)
@@ -100,7 +101,13 @@ def train_head(articles: pd.DataFrame, encoder, cfg: Config, progress: bool = Tr
     # A head fitted mostly on short texts decides short items at its own threshold (topic.py).
     head.info["pool_short_share"] = round(float(np.mean(is_short(articles, cfg.topic))), 4) if len(articles) else 0.0
     if fine_tune is not None and st.tunes_encoder:
-        return fine_tune_encoder(head, texts, emb, cfg, fine_tune, progress)
+        assert st.encoder is not None
+        if len(texts) >= st.encoder.min_pool_passages:
+            return fine_tune_encoder(head, texts, emb, cfg, fine_tune, progress)
+        why = (f"the pool has {len(texts)} passages, under self_train.encoder.min_pool_passages = "
+               f"{st.encoder.min_pool_passages}: the head stays on frozen vectors")
+        log.warning("self_train: %s (set self_train.encoder.min_pool_passages=0 to fine-tune anyway)", why)
+        head.info["encoder_not_tuned"] = why
     return head
 
 

@@ -108,17 +108,25 @@ def run(cfg: BenchmarkConfig, scorer: PairScorer, overlap: int = 1, progress: bo
         **classification_metrics(predictions["gold"], predictions["predicted"], classes),
         "predicted_share": {c: round(float((predictions["predicted"] == c).mean()), 4) for c in classes},
         "method": "zero-shot" if self_trained is None else
-                  f"self-trained ({cfg.self_train_rounds} rounds{encoder_note(cfg)}, {CROSS_FIT_FOLDS}-fold "
-                  "cross-fitted, no labels)",
+                  f"self-trained ({cfg.self_train_rounds} rounds{encoder_note(cfg, len(items))}, "
+                  f"{CROSS_FIT_FOLDS}-fold cross-fitted, no labels)",
         "zero_shot_accuracy": round(float(accuracy_score(predictions["gold"], predictions["zero_shot"])), 4),
     }
     metrics.pop("n")
     return metrics, predictions
 
 
-def encoder_note(cfg: BenchmarkConfig) -> str:
+def tunes_encoder(cfg: BenchmarkConfig, n_items: int) -> bool:
+    """Whether the folds fine-tune the encoder: configured, and the smallest fold's fit texts
+    (one passage per AG News item, about) reach ``min_pool_passages``; all folds or none."""
     enc = cfg.self_train_encoder
-    if enc is None or not enc.epochs:
+    smallest_fit = n_items - -(-n_items // CROSS_FIT_FOLDS)  # less the largest fold
+    return enc is not None and enc.epochs > 0 and smallest_fit >= enc.min_pool_passages
+
+
+def encoder_note(cfg: BenchmarkConfig, n_items: int) -> str:
+    enc = cfg.self_train_encoder
+    if enc is None or not tunes_encoder(cfg, n_items):
         return ""
     soft = f" and {enc.soft_rounds} soft round(s)" if enc.soft_rounds else ""
     return f", then the encoder fine-tuned {enc.epochs:g} epoch(s) on hard pseudo-labels{soft}"
@@ -157,7 +165,7 @@ def cross_fitted_self_training(cfg: BenchmarkConfig, scorer: PairScorer, passage
         clf = self_train_single_label(vectors[fit], signal[fit], rounds=cfg.self_train_rounds,
                                       top_fraction=cfg.self_train_top_fraction, C=cfg.self_train_C,
                                       seed=cfg.sample_seed)
-        if cfg.self_train_encoder is None or not cfg.self_train_encoder.epochs:
+        if not tunes_encoder(cfg, len(vectors)):
             predicted[score] = clf.classes_[clf.predict_proba(vectors[score]).argmax(axis=1)]
         else:
             predicted[score] = fine_tuned_predictions(clf, vectors[fit], [texts[i] for i in fit],
