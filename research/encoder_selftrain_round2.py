@@ -54,9 +54,9 @@ from zeroshot_news.io import read_parquet
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.training.topic_encoder import tune_encoder
 from zeroshot_news.zeroshot.scoring import split_articles
-from zeroshot_news.zeroshot.self_train import fine_tune_encoder, sharpened_targets, tuning_round
+from zeroshot_news.zeroshot.self_train import fine_tune_encoder, tuning_round
 from zeroshot_news.zeroshot.topic import build_head_encoder
-from zeroshot_news.zeroshot.topic_head import TopicHead, dump_head, read_head
+from zeroshot_news.zeroshot.topic_head import TopicHead, dump_head, read_head, sharpened_targets
 
 
 def soft_round(head: TopicHead, texts: list[str], embeddings: np.ndarray, cfg, fine_tune) -> TopicHead:

@@ -13,15 +13,16 @@ from zeroshot_news.config import ConfigError
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.stages import self_train as self_train_stage
 from zeroshot_news.training.topic_encoder import headed_encoder, tune_encoder
-from zeroshot_news.zeroshot.self_train import (
-    fit_topic_head,
-    intercepts_for_shares,
+from zeroshot_news.zeroshot.self_train import fit_topic_head, intercepts_for_shares, training_rows
+from zeroshot_news.zeroshot.topic import classify_topics, topic_scorers
+from zeroshot_news.zeroshot.topic_head import (
+    TopicHead,
+    dump_head,
+    pseudo_label_matrix,
+    read_head,
     sharpened_distribution,
     sharpened_targets,
-    training_rows,
 )
-from zeroshot_news.zeroshot.topic import classify_topics, topic_scorers
-from zeroshot_news.zeroshot.topic_head import TopicHead, dump_head, pseudo_label_matrix, read_head
 
 
 def tiny_config(tiny_encoder, *overrides):

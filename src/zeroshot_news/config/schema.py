@@ -379,7 +379,7 @@ class EncoderTuningConfig:
     max_passages: int
     num_threads: int | None  # torch CPU threads; null: torch's default
     # Rounds after the first, each on LOTClass's sharpened soft targets over the whole pool
-    # (zeroshot/self_train.py: sharpened_targets; AG News' folds: sharpened_distribution).
+    # (zeroshot/topic_head.py: sharpened_targets; AG News' folds: sharpened_distribution).
     soft_rounds: int
     # A pool (AG News: a fold's fit texts) with fewer passages keeps the head on frozen vectors:
     # fine-tuning on a small pool's few pseudo-labels cost dev-gold F1 where the frozen head did

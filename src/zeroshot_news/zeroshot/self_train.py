@@ -35,6 +35,7 @@ from zeroshot_news.zeroshot.topic_head import (
     fit_head_on_labels,
     pseudo_label_matrix,
     read_head,
+    sharpened_targets,
     zero_shot_marker,
 )
 
@@ -177,26 +178,6 @@ def tuning_round(head: TopicHead, texts: list[str], targets: np.ndarray, mask: n
     folder = Path(tuned.folder)
     return (TopicHead(head.labels, encoder.encoder_fingerprint, coef, intercept, info, folder.name, folder),
             embeddings, round_info)
-
-
-def sharpened_targets(p: np.ndarray) -> np.ndarray:
-    """LOTClass's self-training targets (Meng et al. 2020), per label as a binary distribution:
-    q = (p^2 / f) / (p^2 / f + (1 - p)^2 / (1 - f)), f the label's mean p over the pool.
-    Confident passages are pulled further and a frequent label is held back; unlike hard
-    pseudo-labels (which a fine-tuned model already fits: a second hard round started at loss
-    0.001 and barely moved), every passage carries a target the model does not yet meet."""
-    f = np.clip(p.mean(axis=0, keepdims=True), 1e-6, 1 - 1e-6)
-    positive, negative = p**2 / f, (1 - p) ** 2 / (1 - f)
-    return positive / np.maximum(positive + negative, 1e-12)
-
-
-def sharpened_distribution(p: np.ndarray) -> np.ndarray:
-    """:func:`sharpened_targets` for single-label data (AG News' folds): LOTClass's
-    q_ic = (p_ic^2 / f_c) / sum_c' (p_ic'^2 / f_c'), f_c class c's mean p over the texts;
-    p: [texts, classes] rows summing to 1."""
-    f = np.clip(p.mean(axis=0, keepdims=True), 1e-6, None)
-    q = p**2 / f
-    return q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)
 
 
 def intercepts_for_shares(z: np.ndarray, shares: Sequence[float]) -> np.ndarray:

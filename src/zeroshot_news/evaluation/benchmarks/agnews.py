@@ -187,7 +187,7 @@ def fine_tuned_predictions(clf, fit_vectors: np.ndarray, fit_texts: list[str], s
     every fit text's sharpened distribution under the last round's model (as the pipeline's soft
     rounds do); the other fold is predicted by argmax."""
     from zeroshot_news.training.topic_encoder import cross_entropy_loss, fine_tune_headed, headed_logits
-    from zeroshot_news.zeroshot.self_train import sharpened_distribution
+    from zeroshot_news.zeroshot.topic_head import sharpened_distribution
 
     proba = clf.predict_proba(fit_vectors)
     pseudo, confidence = clf.classes_[proba.argmax(axis=1)], proba.max(axis=1)
