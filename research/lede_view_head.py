@@ -31,9 +31,9 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
+from small_corpus_head import dev_gold_articles
 
 from zeroshot_news.config import compose_config, parse_config
-from zeroshot_news.corpus.gold import matched_gold, split_tune_test
 from zeroshot_news.corpus.passages import sentence_spans
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.zeroshot.scoring import split_articles
@@ -112,11 +112,7 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cfg = parse_config(compose_config("conf", []))
-    labels = [lab.name for lab in cfg.taxonomy.labels]
-    articles = pd.read_parquet("data/processed/articles.parquet")
-    gold = matched_gold(cfg.evaluation.gold_path, articles)
-    gold["split"] = split_tune_test(gold, cfg.evaluation.seed).to_numpy()
-    gold_articles = articles[articles["doc_id"].isin(set(gold["doc_id"]))][["doc_id", "title", "body"]]
+    labels, articles, gold, gold_articles = dev_gold_articles(cfg)
     short = pd.read_csv("data/gold/short_gold.csv", dtype=str, keep_default_na=False)
     short_items = pd.DataFrame({"doc_id": short["item_id"], "title": "", "body": short["text"]})
     encoder = build_encoder(cfg.model, progress=False, cache=cfg.cache)

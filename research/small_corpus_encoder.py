@@ -33,11 +33,9 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from small_corpus_head import half_f1
+from small_corpus_head import dev_gold_articles, half_f1, without_test_half
 
 from zeroshot_news.config import compose_config, parse_config
-from zeroshot_news.corpus.gold import matched_gold, split_tune_test
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.training.topic_encoder import tune_encoder
 from zeroshot_news.zeroshot.self_train import train_head
@@ -52,12 +50,8 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cfg = parse_config(compose_config("conf", []))
-    labels = [lab.name for lab in cfg.taxonomy.labels]
-    articles = pd.read_parquet("data/processed/articles.parquet")
-    gold = matched_gold(cfg.evaluation.gold_path, articles)
-    gold["split"] = split_tune_test(gold, cfg.evaluation.seed).to_numpy()
-    gold_articles = articles[articles["doc_id"].isin(set(gold["doc_id"]))][["doc_id", "title", "body"]]
-    pool = articles[~articles["doc_id"].isin(set(gold.loc[gold["split"] == "test", "doc_id"]))]
+    labels, articles, gold, gold_articles = dev_gold_articles(cfg)
+    pool = without_test_half(articles, gold)
     encoder = build_encoder(cfg.model, progress=False, cache=cfg.cache)
     work = Path(args.work_dir)
 

@@ -39,6 +39,22 @@ def half_f1(topics: pd.DataFrame, gold: pd.DataFrame, labels: list[str]) -> dict
     return out
 
 
+def dev_gold_articles(cfg) -> tuple[list[str], pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(the taxonomy's labels, the cleaned bundled corpus, the dev gold with its tune/test split
+    column, the gold's articles) as the evaluate stage matches and splits them."""
+    labels = [lab.name for lab in cfg.taxonomy.labels]
+    articles = pd.read_parquet("data/processed/articles.parquet")
+    gold = matched_gold(cfg.evaluation.gold_path, articles)
+    gold["split"] = split_tune_test(gold, cfg.evaluation.seed).to_numpy()
+    gold_articles = articles[articles["doc_id"].isin(set(gold["doc_id"]))][["doc_id", "title", "body"]]
+    return labels, articles, gold, gold_articles
+
+
+def without_test_half(articles: pd.DataFrame, gold: pd.DataFrame) -> pd.DataFrame:
+    """The pool these scripts draw from: the corpus less the dev gold's test half."""
+    return articles[~articles["doc_id"].isin(set(gold.loc[gold["split"] == "test", "doc_id"]))]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[10, 30, 100, 300])
@@ -46,12 +62,8 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     cfg = parse_config(compose_config("conf", ["self_train.min_pool_passages=0"]))  # measure every pool
-    labels = [lab.name for lab in cfg.taxonomy.labels]
-    articles = pd.read_parquet("data/processed/articles.parquet")
-    gold = matched_gold(cfg.evaluation.gold_path, articles)
-    gold["split"] = split_tune_test(gold, cfg.evaluation.seed).to_numpy()
-    gold_articles = articles[articles["doc_id"].isin(set(gold["doc_id"]))][["doc_id", "title", "body"]]
-    pool = articles[~articles["doc_id"].isin(set(gold.loc[gold["split"] == "test", "doc_id"]))]
+    labels, articles, gold, gold_articles = dev_gold_articles(cfg)
+    pool = without_test_half(articles, gold)
     encoder = build_encoder(cfg.model, progress=False, cache=cfg.cache)
 
     zs = classify_topics(gold_articles, build_scorer(cfg.model, progress=False, cache=cfg.cache), cfg.taxonomy,
