@@ -31,8 +31,8 @@ def write_no_encoder(folder: Path, cfg: Config, why: str | None = None) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     (folder / "README.md").write_text(
-        f"# No fine-tuned topic encoder\n\n{why}: the topic head beside this folder scores with the configured "
-        f"model ({cfg.model.name_or_path}).\n", encoding="utf-8")
+        f"# No fine-tuned topic encoder\n\nWhy: {why}.\n\nThe topic head beside this folder scores with the "
+        f"configured model ({cfg.model.name_or_path}).\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
