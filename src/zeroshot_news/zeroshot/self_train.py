@@ -239,17 +239,22 @@ def gold_targets(passages: pd.DataFrame, signal: np.ndarray, gold: pd.DataFrame,
 
 
 def train_few_shot_head(articles: pd.DataFrame, gold_tune: pd.DataFrame, encoder, cfg: Config,
-                        progress: bool = True) -> TopicHead:
-    """The few-shot head: passages of the annotated (tune-half) articles only."""
+                        progress: bool = True, fit_encoder=None) -> TopicHead:
+    """The few-shot head: passages of the annotated (tune-half) articles only. ``encoder`` (the
+    configured model) splits them and its zero-shot contrast picks a positive article's passage;
+    the head is fitted on ``fit_encoder``'s vectors (a fine-tuned copy; None: ``encoder``'s)."""
     annotated = articles[articles["doc_id"].isin(set(gold_tune["doc_id"]))]
     hypotheses = [h for _, h in cfg.taxonomy.hypotheses()]
     passages = split_articles(annotated[["doc_id", "title", "body"]], encoder, hypotheses,
                               cfg.passages.overlap_sentences, progress, desc="split (few-shot)", mode=cfg.passages.mode)
     emb = encoder.embed(list(passages["text"])).astype(np.float64)
     signal = contrast(emb, *label_embeddings(encoder, cfg))
+    fit_encoder = fit_encoder or encoder
+    if fit_encoder is not encoder:
+        emb = fit_encoder.embed(list(passages["text"])).astype(np.float64)
     names = [lab.name for lab in cfg.taxonomy.labels]
     st = cfg.self_train
-    head = fit_head_on_labels(emb, gold_targets(passages, signal, gold_tune, names), encoder.encoder_fingerprint,
+    head = fit_head_on_labels(emb, gold_targets(passages, signal, gold_tune, names), fit_encoder.encoder_fingerprint,
                               C=st.C, seed=st.seed, max_iter=st.max_iter)
     head.info["training_articles"] = int(annotated["doc_id"].nunique())
     return head
