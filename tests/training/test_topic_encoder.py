@@ -184,7 +184,7 @@ def test_config_checks():
         default_config("self_train.encoder.min_pool_passages=-1")
     with pytest.raises(ConfigError, match=r"benchmarks\.agnews\.self_train_encoder\.soft_rounds"):
         default_config("benchmarks.agnews.self_train_encoder.soft_rounds=6")
-    assert not default_config("self_train.labels_from=gold").self_train.tunes_encoder  # few-shot: frozen vectors
+    assert default_config("self_train.labels_from=gold").self_train.tunes_encoder  # few-shot: on the tuned vectors
     assert default_config().self_train.tunes_encoder
     assert not default_config("self_train.encoder=null").self_train.tunes_encoder
     assert not default_config("self_train.encoder.epochs=0").self_train.tunes_encoder
@@ -221,3 +221,35 @@ def test_stage_refuses_an_encoder_folder_away_from_the_head(tmp_path):
                                "--head", str(tmp_path / "models" / "head.json"),
                                "--encoder", str(tmp_path / "elsewhere" / "topic_encoder"),
                                "--report", str(tmp_path / "r.json")])
+
+
+def test_few_shot_head_is_fitted_on_the_label_free_tuned_encoder(tiny_encoder, tmp_path):
+    """labels_from=gold with fine-tuning: the encoder is tuned on the label-free head's pseudo-labels
+    (the same encoder as in the label-free mode), the few-shot head is fitted on its vectors and names
+    it; only the tune half of the gold is read for the head."""
+    from tests.zeroshot.test_topic_head import _gold_for
+
+    articles, y = synthetic_corpus(60)
+    articles["path"] = [f"raw/{d}.txt" for d in articles["doc_id"]]
+    gold_path = tmp_path / "gold.csv"
+    _gold_for(articles, y).to_csv(gold_path, index=False)
+    cfg = tiny_config(tiny_encoder, f"evaluation.gold_path={gold_path}", "self_train.labels_from=gold")
+    models = tmp_path / "models"
+    data, report = fit_topic_head(articles, cfg, None, fine_tuner(cfg, models / "topic_encoder"))
+    assert data["encoder_model"] == "topic_encoder" and data["info"]["labels_from"] == "gold"
+    assert data["info"]["training_articles"] == 30  # the tune half
+    label_free, _ = fit_topic_head(articles, tiny_config(tiny_encoder), None,
+                                   fine_tuner(cfg, tmp_path / "label_free" / "topic_encoder"))
+    assert data["encoder"] == label_free["encoder"]  # the same tuned encoder, fingerprint for fingerprint
+    assert report["encoder_tuning"]["labels"] == "pseudo-labels of the label-free head"
+    (models / "topic_head.json").write_text(dump_head(data), encoding="utf-8")
+    head = read_head(models / "topic_head.json")
+    scorer, head_encoder = topic_scorers(cfg, head)
+    assert head_encoder is not scorer and head_encoder.encoder_fingerprint == head.encoder
+    frozen, _ = fit_topic_head(articles, tiny_config(tiny_encoder, f"evaluation.gold_path={gold_path}",
+                                                     "self_train.labels_from=gold", "self_train.encoder.epochs=0"))
+    assert "encoder_model" not in frozen and frozen["encoder"] == scorer.encoder_fingerprint
+    small = tiny_config(tiny_encoder, f"evaluation.gold_path={gold_path}", "self_train.labels_from=gold",
+                        "self_train.encoder.min_pool_passages=100000")
+    kept, _ = fit_topic_head(articles, small, None, fine_tuner(small, tmp_path / "small" / "topic_encoder"))
+    assert "encoder_model" not in kept and "min_pool_passages" in kept["info"]["encoder_not_tuned"]

@@ -414,7 +414,8 @@ class SelfTrainConfig:
     max_iter: int
     seed: int
     # pseudo: label-free (the default). gold: few-shot, fitted on the dev gold's tune half
-    # (evaluation.gold_path, evaluation.seed); its scores are comparable on the test half only.
+    # (evaluation.gold_path, evaluation.seed) and on the fine-tuned encoder's vectors when
+    # `encoder` is on; its dev-gold scores are comparable on the test half only.
     labels_from: Literal["pseudo", "gold"] = "pseudo"
     # A pool under this many passages gets calibrated zero-shot instead of a head (too few
     # pseudo-positives per label to learn from). 0 = always fit a head.
@@ -427,9 +428,9 @@ class SelfTrainConfig:
 
     @property
     def tunes_encoder(self) -> bool:
-        """Whether the head's encoder is fine-tuned: on the label-free head's pseudo-labels only
-        (the few-shot head, ``labels_from: gold``, stays on frozen vectors)."""
-        return self.encoder is not None and self.encoder.epochs > 0 and self.labels_from == "pseudo"
+        """Whether the head's encoder is fine-tuned, always on the label-free head's pseudo-labels
+        (the few-shot head, ``labels_from: gold``, is then fitted on the fine-tuned vectors)."""
+        return self.encoder is not None and self.encoder.epochs > 0
 
     def validate(self, key: str) -> None:
         if self.encoder is not None:

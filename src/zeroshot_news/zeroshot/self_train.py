@@ -8,7 +8,9 @@ zero-shot marker instead, and the topic stage scores zero-shot.
 
 ``self_train.labels_from: gold`` is the few-shot mode for users who annotate: the same
 head, fitted on the dev gold's ``tune`` half (:func:`train_few_shot_head`; the split is
-:mod:`~.gold`'s, the evaluate stage's), never on its test half. Not the default.
+:mod:`~.gold`'s, the evaluate stage's), never on its test half; with ``self_train.encoder``
+on, on the vectors of the encoder the label-free head fine-tunes
+(:func:`few_shot_on_tuned_encoder`). Not the default.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from zeroshot_news.config import Config
 from zeroshot_news.corpus.gold import matched_gold, tune_half
 from zeroshot_news.scorers.build import build_encoder
 from zeroshot_news.zeroshot.scoring import split_articles
-from zeroshot_news.zeroshot.topic import is_short, zero_shot_label_scores
+from zeroshot_news.zeroshot.topic import build_head_encoder, is_short, zero_shot_label_scores
 from zeroshot_news.zeroshot.topic_head import (
     COEF_DECIMALS,
     TopicHead,
@@ -154,7 +156,7 @@ def fine_tune_encoder(head: TopicHead, texts: list[str], embeddings: np.ndarray,
     if soft:
         info["encoder_tuning"]["soft_rounds"] = soft
     info["pool_predicted_share"] = tuned.info["pool_predicted_share"]
-    return replace(tuned, info=info, encoder_dir=None)
+    return replace(tuned, info=info)
 
 
 def tuning_round(head: TopicHead, texts: list[str], targets: np.ndarray, mask: np.ndarray, shares: Sequence[float],
@@ -282,13 +284,36 @@ def fit_topic_head(articles: pd.DataFrame | None, cfg: Config, shipped_head: Pat
     assert articles is not None
     encoder = build_encoder(cfg.model, cache=cfg.cache)
     if cfg.self_train.labels_from == "gold":
-        head = train_few_shot_head(articles, tune_half_of(articles, cfg), encoder, cfg)
+        head = few_shot_on_tuned_encoder(articles, encoder, cfg, fine_tune) if fine_tune is not None else \
+            train_few_shot_head(articles, tune_half_of(articles, cfg), encoder, cfg)
     else:
         head = train_head(articles[["doc_id", "title", "body"]], encoder, cfg, fine_tune=fine_tune)
         if isinstance(head, int):
             return small_pool_fallback(head, len(articles), cfg, encoder.encoder_fingerprint, shipped_head, report)
     report.update(head.info)
     return head.to_dict(), report
+
+
+def few_shot_on_tuned_encoder(articles: pd.DataFrame, encoder, cfg: Config, fine_tune: FineTuner) -> TopicHead:
+    """The few-shot head fitted on the encoder the label-free head fine-tunes (on the whole
+    pool's pseudo-labels; no gold label read for it), and naming it. On the short gold, held out
+    from the dev-gold articles it is fitted on, its tune half gains 0.034 macro-F1 and 0.047 mean
+    AP over the few-shot head on frozen vectors (research/few_shot_encoder.py). A pool too small
+    to fine-tune on keeps the frozen vectors."""
+    label_free = train_head(articles[["doc_id", "title", "body"]], encoder, cfg, fine_tune=fine_tune)
+    gold_tune = tune_half_of(articles, cfg)
+    if not isinstance(label_free, TopicHead) or label_free.encoder_dir is None:
+        head = train_few_shot_head(articles, gold_tune, encoder, cfg)
+        why = (label_free.info.get("encoder_not_tuned") if isinstance(label_free, TopicHead)
+               else f"the pool has {label_free} passages, too few to self-train on")
+        head.info["encoder_not_tuned"] = why
+        return head
+    names = [lab.name for lab in cfg.taxonomy.labels]
+    tuned = build_head_encoder(label_free, cfg.model, names, True, cfg.cache, base=encoder)
+    head = train_few_shot_head(articles, gold_tune, encoder, cfg, fit_encoder=tuned)
+    head.info["encoder_tuning"] = {**label_free.info["encoder_tuning"],
+                                   "labels": "pseudo-labels of the label-free head"}
+    return replace(head, encoder_model=label_free.encoder_model, encoder_dir=label_free.encoder_dir)
 
 
 def small_pool_fallback(passages: int, articles: int, cfg: Config, fingerprint: str,
