@@ -72,12 +72,15 @@ def main() -> None:
     print("| head | dev tune F1 / AP (its training data) | dev test F1 / AP | short tune F1 / AP "
           "| short test F1 / AP |")
     print("|---|---|---|---|---|")
-    for name, (head, encoder) in heads.items():
+    pipeline = {"dev": pd.read_parquet("data/predictions/topics.parquet"),
+                "short": pd.read_parquet("data/predictions/topic_short.parquet").rename(columns={"item_id": "doc_id"})}
+    for name, (head, encoder) in {"label-free, the pipeline's predictions": (None, None), **heads}.items():
         cells = []
         for gold, items, ids, split in ((dev, dev_articles, dev["doc_id"], dev_split),
                                         (short, short_items, short["item_id"], short["split"].to_numpy())):
-            topics = classify_topics(items, base, cfg.taxonomy, cfg.topic, cfg.passages, progress=False,
-                                     head=head, head_encoder=encoder).topics
+            topics = pipeline["dev" if gold is dev else "short"] if head is None else classify_topics(
+                items, base, cfg.taxonomy, cfg.topic, cfg.passages, progress=False, head=head,
+                head_encoder=encoder).topics
             y = gold[labels].astype(int).to_numpy()
             predicted, score = scores(topics, ids, labels, "predicted"), scores(topics, ids, labels, "score")
             for half in ("tune", "test"):
