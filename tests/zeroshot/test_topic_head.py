@@ -211,6 +211,7 @@ def test_few_shot_head_fits_on_the_tune_half_only(tmp_path):
     test_texts = {b for d, b in zip(articles["doc_id"], articles["body"], strict=True) if d in test_docs}
     assert not any(any(b in t for b in test_texts) for t in encoder.seen)  # no test-half text was read
     assert head.info["training_articles"] == len(tune) == 60
+    assert head.info["pool_short_share"] == 1.0  # the synthetic items are short: their head decides them unscaled
     # It generalises to the held-out half.
     test = articles[articles["doc_id"].isin(test_docs)]
     scores = classify_topics(test, encoder, cfg.taxonomy, cfg.topic, cfg.passages, progress=False,

@@ -259,6 +259,8 @@ def train_few_shot_head(articles: pd.DataFrame, gold_tune: pd.DataFrame, encoder
     head = fit_head_on_labels(emb, gold_targets(passages, signal, gold_tune, names), fit_encoder.encoder_fingerprint,
                               C=st.C, seed=st.seed, max_iter=st.max_iter)
     head.info["training_articles"] = int(annotated["doc_id"].nunique())
+    # Annotated headlines make a head fitted on short texts: it decides them at its own threshold.
+    head.info["pool_short_share"] = round(float(np.mean(is_short(annotated, cfg.topic))), 4) if len(annotated) else 0.0
     return head
 
 
